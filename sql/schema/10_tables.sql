@@ -1,0 +1,281 @@
+-- The state machine lives in these tables (DESIGN.md "The database is the state machine").
+-- Every table keyed by facility carries hip_id first in its primary and foreign keys, so a
+-- hospital network can distribute them by hip_id (Citus) without a schema change.
+-- Columns marked HMIS are the product's interface: renamed only with an upgrade script.
+
+-- Facilities (HIP ids) this database serves: one bridge (client id), many HIPs.
+CREATE TABLE abdm_hip.facility (
+  hip_id      text PRIMARY KEY CONSTRAINT facility_hip_id_format CHECK (hip_id ~ '^[A-Za-z0-9_-]{1,64}$'),
+  name        text NOT NULL CONSTRAINT facility_name_present CHECK (btrim(name) <> ''),
+  hfr_id      text,                       -- HFR facility id when it differs from hip_id
+  active      boolean NOT NULL DEFAULT true,
+  created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- HMIS: the hospital's patients.
+CREATE TABLE abdm_hip.patient (
+  hip_id        text NOT NULL REFERENCES abdm_hip.facility (hip_id),
+  patient_ref   text NOT NULL CONSTRAINT patient_patient_ref_present CHECK (btrim(patient_ref) <> ''),
+  name          text NOT NULL CONSTRAINT patient_name_present CHECK (btrim(name) <> ''),
+  gender        text NOT NULL CONSTRAINT patient_gender_code CHECK (abdm_hip.is_gender(gender)),
+  birth_date    date,
+  year_of_birth int CONSTRAINT patient_year_of_birth_range
+                    CHECK (year_of_birth BETWEEN 1880 AND extract(year FROM now())::int + 1),
+  mobile        text CONSTRAINT patient_mobile_format CHECK (abdm_hip.is_mobile(mobile)),
+  abha_number   text CONSTRAINT patient_abha_number_format CHECK (abdm_hip.is_abha_number(abha_number)),
+  abha_address  text CONSTRAINT patient_abha_address_format CHECK (abdm_hip.is_abha_address(abha_address)),
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  updated_at    timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (hip_id, patient_ref),
+  CONSTRAINT patient_birth_year_consistent
+    CHECK (birth_date IS NULL OR year_of_birth IS NULL OR extract(year FROM birth_date)::int = year_of_birth)
+);
+-- Discovery looks patients up by these (issue: stays fast at a million patients).
+CREATE INDEX patient_abha_address_idx ON abdm_hip.patient (hip_id, lower(abha_address)) WHERE abha_address IS NOT NULL;
+CREATE INDEX patient_abha_number_idx ON abdm_hip.patient (hip_id, regexp_replace(abha_number, '-', '', 'g')) WHERE abha_number IS NOT NULL;
+CREATE INDEX patient_mobile_idx ON abdm_hip.patient (hip_id, abdm_hip.normalize_mobile(mobile)) WHERE mobile IS NOT NULL;
+
+-- HMIS: visits/episodes, each a linkable unit. `display` is what the patient's app shows: a
+-- label such as "OPD visit 20 May 2024", never a diagnosis or result (NHA, "Understanding care
+-- contexts").
+CREATE TABLE abdm_hip.care_context (
+  hip_id       text NOT NULL,
+  patient_ref  text NOT NULL,
+  reference    text NOT NULL CONSTRAINT care_context_reference_present CHECK (btrim(reference) <> ''),
+  display      text NOT NULL CONSTRAINT care_context_display_length CHECK (length(btrim(display)) BETWEEN 1 AND 100),
+  hi_types     text[] NOT NULL CONSTRAINT care_context_hi_types_known
+                 CHECK (cardinality(hi_types) >= 1 AND hi_types <@ abdm_hip.hi_type_names() AND array_position(hi_types, NULL) IS NULL),
+  visit_at     timestamptz NOT NULL DEFAULT now(),
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  updated_at   timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (hip_id, reference),
+  FOREIGN KEY (hip_id, patient_ref) REFERENCES abdm_hip.patient (hip_id, patient_ref) ON UPDATE CASCADE
+);
+CREATE INDEX care_context_patient_idx ON abdm_hip.care_context (hip_id, patient_ref, visit_at);
+
+-- Which ABHA address each care context is linked to (HIP- or user-initiated). Care contexts
+-- cannot be unlinked in ABDM; the row goes only when ABDM says the ABHA address is deleted.
+CREATE TABLE abdm_hip.care_context_link (
+  hip_id            text NOT NULL,
+  care_context_ref  text NOT NULL,
+  abha_address      abdm_hip.abha_address NOT NULL,
+  status            text NOT NULL DEFAULT 'requested'
+                      CONSTRAINT care_context_link_status_known CHECK (status IN ('requested', 'linked', 'failed')),
+  method            text NOT NULL CONSTRAINT care_context_link_method_known CHECK (method IN ('hip_initiated', 'user_initiated')),
+  hi_types_notified text[] NOT NULL DEFAULT '{}',   -- HI types the gateway already knows of
+  request_id        uuid,                          -- outbound REQUEST-ID that asked for the link
+  last_error        text,
+  created_at        timestamptz NOT NULL DEFAULT now(),
+  linked_at         timestamptz,
+  PRIMARY KEY (hip_id, care_context_ref, abha_address),
+  FOREIGN KEY (hip_id, care_context_ref) REFERENCES abdm_hip.care_context (hip_id, reference) ON UPDATE CASCADE
+);
+CREATE INDEX care_context_link_request_idx ON abdm_hip.care_context_link (request_id) WHERE request_id IS NOT NULL;
+
+-- HMIS (or abdm_hip.fhir_document()): the FHIR document bundles of a care context.
+CREATE TABLE abdm_hip.health_record (
+  id                bigint GENERATED BY DEFAULT AS IDENTITY,
+  hip_id            text NOT NULL,
+  care_context_ref  text NOT NULL,
+  hi_type           text NOT NULL CONSTRAINT health_record_hi_type_known CHECK (abdm_hip.is_hi_type(hi_type)),
+  recorded_at       timestamptz NOT NULL,
+  bundle            jsonb NOT NULL CONSTRAINT health_record_bundle_is_document
+                      CHECK (bundle->>'resourceType' = 'Bundle' AND bundle->>'type' = 'document'),
+  created_at        timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (hip_id, id),
+  FOREIGN KEY (hip_id, care_context_ref) REFERENCES abdm_hip.care_context (hip_id, reference) ON UPDATE CASCADE
+);
+CREATE INDEX health_record_care_context_idx ON abdm_hip.health_record (hip_id, care_context_ref, hi_type, recorded_at);
+
+-- V3 link tokens, one per (HIP, ABHA address), reused for their ~6-month life and never
+-- re-requested in a loop (NHA M2 v2.8 §4.3.1: ABDM-1092 duplicate window, ABDM-1027 24 h block).
+CREATE TABLE abdm_hip.link_token (
+  hip_id        text NOT NULL REFERENCES abdm_hip.facility (hip_id),
+  abha_address  abdm_hip.abha_address NOT NULL,
+  status        text NOT NULL DEFAULT 'requested'
+                  CONSTRAINT link_token_status_known CHECK (status IN ('requested', 'valid', 'failed', 'blocked')),
+  token         text,                      -- the link-token JWT (admin/worker only)
+  expires_at    timestamptz,
+  abha_number_sent boolean NOT NULL DEFAULT false,  -- send abhaNumber in link/carecontext iff sent here
+  request_id    uuid,                      -- REQUEST-ID of the generate-token call
+  requested_at  timestamptz NOT NULL DEFAULT now(),
+  retry_after   timestamptz,               -- no new request before this (1092/1027 back-off)
+  last_error    text,
+  PRIMARY KEY (hip_id, abha_address)
+);
+CREATE INDEX link_token_request_idx ON abdm_hip.link_token (request_id) WHERE request_id IS NOT NULL;
+
+-- User-initiated discovery: what was offered to whom, for the link request that follows.
+CREATE TABLE abdm_hip.discovery (
+  hip_id            text NOT NULL REFERENCES abdm_hip.facility (hip_id),
+  transaction_id    uuid NOT NULL,
+  request_id        uuid NOT NULL,
+  abha_address      text,
+  patient_ref       text,                       -- NULL when nobody matched
+  care_context_refs text[] NOT NULL DEFAULT '{}', -- exactly what was offered
+  matched_by        text[] NOT NULL DEFAULT '{}',
+  created_at        timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (hip_id, transaction_id)
+);
+
+-- User-initiated link requests awaiting the OTP. The OTP exists only as a salted hash.
+CREATE TABLE abdm_hip.link_request (
+  hip_id            text NOT NULL REFERENCES abdm_hip.facility (hip_id),
+  link_ref          uuid NOT NULL,
+  transaction_id    uuid NOT NULL,
+  request_id        uuid NOT NULL,
+  abha_address      text NOT NULL,
+  patient_ref       text NOT NULL,
+  care_context_refs text[] NOT NULL,
+  otp_hash          text NOT NULL,
+  otp_expires_at    timestamptz NOT NULL,
+  attempts          int NOT NULL DEFAULT 0,
+  max_attempts      int NOT NULL DEFAULT 3,
+  status            text NOT NULL DEFAULT 'pending'
+                      CONSTRAINT link_request_status_known CHECK (status IN ('pending', 'linked', 'expired', 'locked')),
+  created_at        timestamptz NOT NULL DEFAULT now(),
+  confirmed_at      timestamptz,
+  PRIMARY KEY (hip_id, link_ref),
+  FOREIGN KEY (hip_id, patient_ref) REFERENCES abdm_hip.patient (hip_id, patient_ref) ON UPDATE CASCADE
+);
+CREATE INDEX link_request_transaction_idx ON abdm_hip.link_request (hip_id, transaction_id);
+
+-- Consent artefacts as notified by the consent manager. Deleted (with their care-context rows)
+-- when ABDM says so: revocation, expiry, ABHA deletion (NHA "Store consent artefacts").
+CREATE TABLE abdm_hip.consent (
+  consent_id     uuid PRIMARY KEY,
+  hip_id         text NOT NULL REFERENCES abdm_hip.facility (hip_id),
+  status         text NOT NULL CONSTRAINT consent_status_known
+                   CHECK (status IN ('GRANTED', 'REVOKED', 'EXPIRED', 'DENIED')),
+  abha_address   text,
+  hiu_id         text,
+  purpose_code   text,
+  hi_types       text[] NOT NULL DEFAULT '{}',
+  access_mode    text,
+  date_from      timestamptz,
+  date_to        timestamptz,
+  data_erase_at  timestamptz,
+  artefact       jsonb,                    -- the consentDetail as received
+  signature      text,
+  created_at     timestamptz NOT NULL DEFAULT now(),
+  updated_at     timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (hip_id, consent_id)
+);
+CREATE INDEX consent_abha_idx ON abdm_hip.consent (hip_id, abha_address);
+CREATE INDEX consent_erase_idx ON abdm_hip.consent (data_erase_at) WHERE status = 'GRANTED';
+
+CREATE TABLE abdm_hip.consent_care_context (
+  hip_id            text NOT NULL,
+  consent_id        uuid NOT NULL,
+  patient_ref       text NOT NULL,
+  care_context_ref  text NOT NULL,
+  PRIMARY KEY (hip_id, consent_id, care_context_ref),
+  FOREIGN KEY (hip_id, consent_id) REFERENCES abdm_hip.consent (hip_id, consent_id) ON DELETE CASCADE
+);
+
+-- Health-information requests from HIUs (via the gateway).
+CREATE TABLE abdm_hip.hi_request (
+  hip_id          text NOT NULL REFERENCES abdm_hip.facility (hip_id),
+  transaction_id  uuid NOT NULL,
+  request_id      uuid NOT NULL,
+  consent_id      uuid NOT NULL,
+  date_from       timestamptz NOT NULL,
+  date_to         timestamptz NOT NULL,
+  data_push_url   text NOT NULL,
+  key_material    jsonb NOT NULL,          -- the HIU's public key, nonce, expiry (not secret)
+  status          text NOT NULL DEFAULT 'acknowledged'
+                    CONSTRAINT hi_request_status_known
+                    CHECK (status IN ('acknowledged', 'errored', 'transferring', 'transferred', 'failed')),
+  error           text,
+  attempts        int NOT NULL DEFAULT 0,
+  next_attempt_at timestamptz NOT NULL DEFAULT now(),
+  lease_until     timestamptz,
+  received_at     timestamptz NOT NULL DEFAULT now(),
+  finished_at     timestamptz,
+  PRIMARY KEY (hip_id, transaction_id)
+);
+CREATE INDEX hi_request_due_idx ON abdm_hip.hi_request (next_attempt_at) WHERE status IN ('acknowledged', 'transferring');
+
+-- Per care context delivery of a health-information request.
+CREATE TABLE abdm_hip.transfer (
+  hip_id            text NOT NULL,
+  transaction_id    uuid NOT NULL,
+  care_context_ref  text NOT NULL,
+  status            text NOT NULL DEFAULT 'pending'
+                      CONSTRAINT transfer_status_known CHECK (status IN ('pending', 'delivered', 'errored')),
+  entries           int NOT NULL DEFAULT 0,
+  bytes             bigint NOT NULL DEFAULT 0,
+  attempts          int NOT NULL DEFAULT 0,
+  error             text,
+  started_at        timestamptz,
+  finished_at       timestamptz,
+  PRIMARY KEY (hip_id, transaction_id, care_context_ref),
+  FOREIGN KEY (hip_id, transaction_id) REFERENCES abdm_hip.hi_request (hip_id, transaction_id) ON DELETE CASCADE
+);
+
+-- Every outbound HTTP call, written in the same transaction as the state change that implies it
+-- (transactional outbox). `target` is a path under abdm_hip.gateway_url, or an absolute URL
+-- (a HIU's dataPushUrl). `request_id` is the REQUEST-ID, stable across retries.
+CREATE TABLE abdm_hip.outbox (
+  id               bigint GENERATED BY DEFAULT AS IDENTITY,
+  hip_id           text NOT NULL REFERENCES abdm_hip.facility (hip_id),
+  kind             text NOT NULL,             -- e.g. on-discover, generate-token, data-push
+  target           text NOT NULL CONSTRAINT outbox_target_shape CHECK (target ~ '^(/|https?://)'),
+  method           text NOT NULL DEFAULT 'POST',
+  request_id       uuid NOT NULL DEFAULT gen_random_uuid(),
+  headers          jsonb NOT NULL DEFAULT '{}',
+  body             jsonb,
+  status           text NOT NULL DEFAULT 'pending'
+                     CONSTRAINT outbox_status_known CHECK (status IN ('pending', 'sent', 'failed')),
+  attempts         int NOT NULL DEFAULT 0,
+  next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+  lease_until      timestamptz,               -- a claim by a worker; expires if it dies
+  last_http_status int,
+  last_error       text,
+  response         jsonb,
+  created_at       timestamptz NOT NULL DEFAULT now(),
+  sent_at          timestamptz,
+  PRIMARY KEY (hip_id, id),
+  UNIQUE (request_id)
+);
+CREATE INDEX outbox_due_idx ON abdm_hip.outbox (next_attempt_at) WHERE status = 'pending';
+
+-- Every inbound message and the answer it got. A re-delivered REQUEST-ID gets the same answer.
+CREATE TABLE abdm_hip.inbox (
+  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  request_id   uuid,                      -- NULL only when the header itself was missing/bad
+  hip_id       text,
+  path         text NOT NULL,
+  kind         text,
+  headers      jsonb NOT NULL,            -- without Authorization
+  body         jsonb,
+  http_status  int NOT NULL,
+  response     jsonb,
+  received_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX inbox_request_id_key ON abdm_hip.inbox (request_id) WHERE request_id IS NOT NULL AND http_status < 300;
+CREATE INDEX inbox_received_idx ON abdm_hip.inbox (received_at);
+
+-- Secrets: the gateway client secret. Readable only by abdm_hip_admin (and superusers).
+CREATE TABLE abdm_hip.secret (
+  name        text PRIMARY KEY,
+  value       text NOT NULL,
+  updated_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- pg_dump must dump the rows of extension tables (they are the hospital's data, not ours).
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.facility', '');
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.patient', '');
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.care_context', '');
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.care_context_link', '');
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.health_record', '');
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.link_token', '');
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.discovery', '');
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.link_request', '');
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.consent', '');
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.consent_care_context', '');
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.hi_request', '');
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.transfer', '');
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.outbox', '');
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.inbox', '');
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.secret', '');

@@ -1,0 +1,36 @@
+// Datum ⇄ C++ conversions for jsonb and bytea, safe to call from C++ (each goes through pg_call).
+// JSON crosses the boundary as text: PostgreSQL renders jsonb to a C string, nlohmann parses it,
+// and back. Simple and exact; jsonb's binary form is never walked by hand.
+#pragma once
+
+#include "pg/guard.hpp"
+
+extern "C" {
+#include "utils/jsonb.h"
+}
+
+#include <nlohmann/json.hpp>
+
+namespace abdm_pg {
+
+// Copies a jsonb argument out as parsed JSON. The argument must not be NULL (use STRICT).
+inline nlohmann::json arg_jsonb(FunctionCallInfo fcinfo, int n) {
+  char* rendered = pg_call([&] {
+    Jsonb* jb = PG_GETARG_JSONB_P(n);
+    return JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
+  });
+  nlohmann::json parsed = nlohmann::json::parse(rendered, nullptr, /*allow_exceptions=*/false);
+  pg_call([&] { pfree(rendered); });
+  if (parsed.is_discarded()) throw abdm::Error(abdm::sqlstate::kInvalidText, "", "jsonb argument did not parse");
+  return parsed;
+}
+
+// Builds a jsonb Datum from a serialised JSON document.
+inline Datum jsonb_datum_from_text(const std::string& json_text) {
+  const char* cstr = json_text.c_str();
+  return pg_call([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(cstr)); });
+}
+
+inline Datum jsonb_datum(const nlohmann::json& value) { return jsonb_datum_from_text(value.dump()); }
+
+}  // namespace abdm_pg

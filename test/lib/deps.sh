@@ -1,0 +1,27 @@
+# Installs what building, testing and the demo need, from Debian 12's packages (run as root).
+# Sourced by test/run-all, demo/run and bench/run; quick when everything is present.
+ABDM_DEBIAN_PACKAGES=(
+  build-essential cmake pkg-config git
+  postgresql-15 postgresql-server-dev-15 postgresql-contrib
+  libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libmicrohttpd-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-cryptography python3-psycopg2 python3-jsonschema
+  libipc-run-perl
+)
+
+abdm_install_deps() {
+  local missing=()
+  for p in "${ABDM_DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+      echo "missing Debian packages: ${missing[*]} (run as root to install them)" >&2
+      return 1
+    fi
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
