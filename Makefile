@@ -21,7 +21,7 @@ DATA          = control/$(EXT_NAME).control $(wildcard sql/$(EXT_NAME)--*--*.sql
 
 PG_CPPFLAGS = -Isrc $(shell pkg-config --cflags libcurl 2>/dev/null)
 PG_CXXFLAGS = -std=c++20 -fPIC -O2 -Wall -Wno-unused-parameter -Wno-missing-field-initializers \
-              -Wno-register -fno-omit-frame-pointer
+              -Wno-register -fno-omit-frame-pointer -MMD -MP
 SHLIB_LINK  = -lssl -lcrypto -lcurl -lmicrohttpd -lstdc++
 
 # pg_regress: every sql/*.sql is a test; `setup` (CREATE EXTENSION, fixtures) runs first, `teardown` (DROP EXTENSION) last.
@@ -29,7 +29,7 @@ REGRESS_ALL  := $(basename $(notdir $(wildcard sql/*.sql)))
 REGRESS       = setup $(sort $(filter-out setup teardown,$(REGRESS_ALL))) teardown
 REGRESS_OPTS  = --inputdir=. --outputdir=build-regress
 
-EXTRA_CLEAN = $(DATA_built) build-regress
+EXTRA_CLEAN = $(DATA_built) build-regress $(OBJS:.o=.d)
 
 # Debian's server is built with LLVM JIT; bitcode for C++ sources would need clang. Not used.
 override with_llvm = no
@@ -43,3 +43,10 @@ $(EXT_NAME)--$(EXTVERSION).sql: $(SCHEMA_PARTS)
 installcheck: | build-regress
 build-regress:
 	mkdir -p $@
+
+# The glue may include core headers after postgres.h; core files compiled on their own may not.
+src/pg/%.o: override CPPFLAGS += -DABDM_PG_GLUE=1
+
+# Rebuild an object when a header it includes changes (-MMD writes foo.d beside foo.o): a stale
+# object compiled against an older struct layout would crash at run time.
+-include $(OBJS:.o=.d)

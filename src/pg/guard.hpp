@@ -26,7 +26,9 @@
 #pragma once
 
 // Core headers refuse PostgreSQL headers unless included from this glue layer.
+#ifndef ABDM_PG_GLUE
 #define ABDM_PG_GLUE 1
+#endif
 
 extern "C" {
 #include "postgres.h"

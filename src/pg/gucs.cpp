@@ -23,6 +23,16 @@ bool abdm_verify_tls = true;
 int abdm_http_timeout_ms = 10000;
 int abdm_max_attempts = 8;
 int abdm_retention_days = 30;
+char* abdm_sms_notify_interval = nullptr;
+char* abdm_sms_phone_format = nullptr;
+int abdm_max_request_age_s = 1200;
+int abdm_max_clock_skew_s = 540;
+int abdm_otp_expiry_s = 600;
+int abdm_otp_max_attempts = 3;
+char* abdm_otp_sms_url = nullptr;
+int abdm_yob_tolerance = 5;
+double abdm_name_match_threshold = 0.6;
+char* abdm_link_auth_type = nullptr;
 }
 
 namespace abdm_pg {
@@ -71,6 +81,46 @@ void define_gucs() {
                           "Days that finished outbox/inbox/transfer history is kept.", nullptr,
                           &abdm_retention_days, 30, 1, 3650, PGC_SIGHUP, 0, nullptr, nullptr,
                           nullptr);
+  DefineCustomStringVariable("abdm_hip.sms_notify_interval",
+                             "Least time between two SMS deep-link notifications to one patient.",
+                             "An interval, e.g. '1 day'.", &abdm_sms_notify_interval, "1 day",
+                             PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("abdm_hip.sms_phone_format",
+                             "Phone number format in sms/notify2: 10 (bare digits), +91- or 91.",
+                             nullptr, &abdm_sms_phone_format, "10", PGC_SIGHUP, 0, nullptr, nullptr,
+                             nullptr);
+  DefineCustomIntVariable("abdm_hip.max_request_age",
+                          "Oldest inbound TIMESTAMP accepted (the gateway re-delivers refused "
+                          "callbacks ~16 minutes later).",
+                          nullptr, &abdm_max_request_age_s, 1200, 60, 86400, PGC_SIGHUP, GUC_UNIT_S,
+                          nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.max_clock_skew",
+                          "How far in the future an inbound TIMESTAMP may be.", nullptr,
+                          &abdm_max_clock_skew_s, 540, 0, 3600, PGC_SIGHUP, GUC_UNIT_S, nullptr,
+                          nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.otp_expiry", "Validity of a linking OTP.", nullptr,
+                          &abdm_otp_expiry_s, 600, 60, 3600, PGC_SIGHUP, GUC_UNIT_S, nullptr,
+                          nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.otp_max_attempts", "Wrong OTPs allowed per link request.",
+                          nullptr, &abdm_otp_max_attempts, 3, 1, 10, PGC_SIGHUP, 0, nullptr, nullptr,
+                          nullptr);
+  DefineCustomStringVariable("abdm_hip.otp_sms_url",
+                             "HTTP endpoint the sender calls to deliver a linking OTP by SMS; "
+                             "empty = only NOTIFY abdm_hip_otp for an HMIS-side sender.",
+                             nullptr, &abdm_otp_sms_url, "", PGC_SIGHUP, 0, nullptr, nullptr,
+                             nullptr);
+  DefineCustomIntVariable("abdm_hip.discovery_yob_tolerance",
+                          "Years of birth within this many years match in discovery.", nullptr,
+                          &abdm_yob_tolerance, 5, 0, 20, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomRealVariable("abdm_hip.discovery_name_threshold",
+                           "Least name similarity (0-1) for a demographic discovery match.",
+                           nullptr, &abdm_name_match_threshold, 0.6, 0.0, 1.0, PGC_SIGHUP, 0,
+                           nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("abdm_hip.link_auth_type",
+                             "authenticationType in V3 on-init: MEDIATE (NHA M2 document) or "
+                             "DIRECT (NHA Postman collection).",
+                             nullptr, &abdm_link_auth_type, "MEDIATE", PGC_SIGHUP, 0, nullptr,
+                             nullptr, nullptr);
   MarkGUCPrefixReserved("abdm_hip");
 }
 

@@ -15,6 +15,16 @@ extern bool abdm_verify_tls;
 extern int abdm_http_timeout_ms;
 extern int abdm_max_attempts;
 extern int abdm_retention_days;
+extern char* abdm_sms_notify_interval;
+extern char* abdm_sms_phone_format;
+extern int abdm_max_request_age_s;
+extern int abdm_max_clock_skew_s;
+extern int abdm_otp_expiry_s;
+extern int abdm_otp_max_attempts;
+extern char* abdm_otp_sms_url;
+extern int abdm_yob_tolerance;
+extern double abdm_name_match_threshold;
+extern char* abdm_link_auth_type;
 }
 
 namespace abdm_pg {

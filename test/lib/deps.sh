@@ -6,7 +6,7 @@ ABDM_DEBIAN_PACKAGES=(
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libmicrohttpd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-cryptography python3-psycopg2 python3-jsonschema
-  libipc-run-perl
+  libipc-run-perl nghttp2-server
 )
 
 abdm_install_deps() {

@@ -1,0 +1,126 @@
+-- The transactional outbox: how every state change asks for an outbound call, and how the sender
+-- worker reports back. Outbound bodies come from the core's builders (build_message).
+
+CREATE FUNCTION abdm_hip.build_message(kind text, input jsonb) RETURNS jsonb
+LANGUAGE c STRICT STABLE AS 'MODULE_PATHNAME', 'abdm_build_message';
+COMMENT ON FUNCTION abdm_hip.build_message(text, jsonb) IS
+  'The exact ABDM V3 body of an outbound message (kinds: generate_token, link_carecontext, context_notify, sms_notify2, on_discover, on_init, on_confirm, consent_on_notify, hi_on_request, hi_notify, patient_status_on_notify).';
+
+CREATE FUNCTION abdm_hip.outbound_path(kind text) RETURNS text
+LANGUAGE c STRICT IMMUTABLE AS 'MODULE_PATHNAME', 'abdm_outbound_path';
+
+-- Queues one gateway call; returns its REQUEST-ID (stable across retries). X-HIP-ID is sent on
+-- every V3 call, as NHA's wrapper does (harmless where the gateway does not need it).
+CREATE FUNCTION abdm_hip.enqueue(hip_id text, kind text, body jsonb, extra_headers jsonb DEFAULT '{}',
+                                 request_id uuid DEFAULT gen_random_uuid())
+RETURNS uuid LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  INSERT INTO abdm_hip.outbox (hip_id, kind, target, request_id, headers, body)
+  VALUES (hip_id, kind, abdm_hip.outbound_path(kind), request_id,
+          jsonb_build_object('X-HIP-ID', hip_id) || coalesce(extra_headers, '{}'), body);
+  RETURN request_id;
+END
+$$;
+
+-- A commit that queued or re-timed outbox rows wakes the sender at once.
+CREATE FUNCTION abdm_hip.wake_sender() RETURNS trigger
+LANGUAGE c AS 'MODULE_PATHNAME', 'abdm_wake_sender';
+CREATE TRIGGER outbox_wake_sender AFTER INSERT ON abdm_hip.outbox
+  FOR EACH STATEMENT EXECUTE FUNCTION abdm_hip.wake_sender();
+
+-- The sender's report on one call: 'sent', 'retry' (after delay_ms), 'failed', or 'defer' (not
+-- sent for want of configuration: waits delay_ms without using up an attempt). Follow-ups of a
+-- final failure (a link token that could not be had, a link that was refused) happen here, in the
+-- same transaction.
+CREATE FUNCTION abdm_hip.outbox_record(p_id bigint, p_hip_id text, p_outcome text, p_http_status int,
+                                       p_error text, p_response text, p_delay_ms bigint)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  row abdm_hip.outbox;
+  v_response jsonb;
+BEGIN
+  BEGIN
+    v_response := p_response::jsonb;
+  EXCEPTION WHEN others THEN
+    v_response := to_jsonb(p_response);
+  END;
+  UPDATE abdm_hip.outbox o
+     SET status = CASE p_outcome WHEN 'sent' THEN 'sent' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
+         attempts = CASE WHEN p_outcome = 'defer' THEN greatest(o.attempts - 1, 0) ELSE o.attempts END,
+         last_http_status = p_http_status,
+         last_error = CASE WHEN p_outcome = 'sent' THEN NULL ELSE p_error END,
+         response = v_response,
+         sent_at = CASE WHEN p_outcome = 'sent' THEN now() ELSE o.sent_at END,
+         next_attempt_at = CASE WHEN p_outcome IN ('retry', 'defer') THEN now() + make_interval(secs => p_delay_ms / 1000.0)
+                                ELSE o.next_attempt_at END,
+         lease_until = NULL
+   WHERE o.hip_id = p_hip_id AND o.id = p_id
+  RETURNING * INTO row;
+  IF FOUND AND p_outcome = 'failed' THEN
+    PERFORM abdm_hip.outbox_failed(row);
+  END IF;
+END
+$$;
+
+-- What a final failure means for the state that queued the call.
+CREATE FUNCTION abdm_hip.outbox_failed(o abdm_hip.outbox) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  code text := coalesce(o.response #>> '{error,code}', o.response ->> 'code', '');
+BEGIN
+  code := upper(regexp_replace(code, '[^A-Za-z0-9-].*$', ''));
+  IF o.kind = 'generate_token' THEN
+    -- ABDM-1092: a duplicate within ~6 minutes; ABDM-1027: blocked for 24 hours. Never loop.
+    UPDATE abdm_hip.link_token t
+       SET status = CASE WHEN code = 'ABDM-1027' THEN 'blocked' ELSE 'failed' END,
+           last_error = o.last_error,
+           retry_after = now() + CASE code WHEN 'ABDM-1027' THEN interval '24 hours'
+                                           WHEN 'ABDM-1092' THEN interval '7 minutes'
+                                           ELSE interval '1 hour' END
+     WHERE t.hip_id = o.hip_id AND t.request_id = o.request_id;
+    UPDATE abdm_hip.care_context_link l
+       SET status = 'failed', last_error = 'link token: ' || o.last_error
+      FROM abdm_hip.link_token t
+     WHERE t.hip_id = o.hip_id AND t.request_id = o.request_id
+       AND l.hip_id = t.hip_id AND l.abha_address = t.abha_address AND l.status = 'requested';
+  ELSIF o.kind = 'link_carecontext' THEN
+    UPDATE abdm_hip.care_context_link l
+       SET status = CASE WHEN code = 'ABDM-1056' THEN 'linked' ELSE 'failed' END,
+           linked_at = CASE WHEN code = 'ABDM-1056' THEN now() END,
+           last_error = CASE WHEN code = 'ABDM-1056' THEN NULL ELSE o.last_error END
+     WHERE l.hip_id = o.hip_id AND l.request_id = o.request_id AND l.status = 'requested';
+  END IF;
+END
+$$;
+
+-- Deletes finished history older than abdm_hip.retention_days (run by the sender every hour).
+CREATE FUNCTION abdm_hip.purge_history() RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  keep interval := make_interval(days => coalesce(current_setting('abdm_hip.retention_days', true), '30')::int);
+  n bigint := 0;
+  m bigint;
+BEGIN
+  DELETE FROM abdm_hip.outbox WHERE status IN ('sent', 'failed') AND coalesce(sent_at, created_at) < now() - keep;
+  GET DIAGNOSTICS m = ROW_COUNT; n := n + m;
+  DELETE FROM abdm_hip.inbox WHERE received_at < now() - keep;
+  GET DIAGNOSTICS m = ROW_COUNT; n := n + m;
+  DELETE FROM abdm_hip.hi_request WHERE status IN ('transferred', 'failed', 'errored') AND received_at < now() - keep;
+  GET DIAGNOSTICS m = ROW_COUNT; n := n + m;
+  DELETE FROM abdm_hip.discovery WHERE created_at < now() - keep;
+  GET DIAGNOSTICS m = ROW_COUNT; n := n + m;
+  DELETE FROM abdm_hip.link_request WHERE status <> 'pending' AND created_at < now() - keep;
+  GET DIAGNOSTICS m = ROW_COUNT; n := n + m;
+  RETURN n;
+END
+$$;
+
+-- What an operator wants to see: what is queued, sent, failed, and why. No bodies, no tokens.
+CREATE VIEW abdm_hip.outbox_status WITH (security_barrier) AS
+SELECT o.id, o.hip_id, o.kind, o.target, o.request_id, o.status, o.attempts,
+       o.next_attempt_at, o.last_http_status, o.last_error, o.created_at, o.sent_at,
+       CASE WHEN o.status = 'sent' THEN o.sent_at - o.created_at END AS delivery_time,
+       o.lease_until IS NOT NULL AND o.lease_until > now() AS in_flight
+FROM abdm_hip.outbox o;
+
+GRANT SELECT ON abdm_hip.outbox_status TO abdm_hip_app;

@@ -1,0 +1,153 @@
+-- Health-information requests (NHA M2 v2.8 §6.3.3–§6.3.4). Before acknowledging, the HIP checks
+-- what abdm-docs "Request health records" and the reference HIP (ProjectEKA hip-service
+-- DataFlow.cs) check: the consent is known, GRANTED and not past dataEraseAt; the requested date
+-- range lies inside the consented one (refused, not trimmed); the HIU's key has not expired.
+-- Then on-request ACKNOWLEDGED, and the transfer worker takes over. A refusal is answered
+-- ERRORED and followed by a FAILED transfer notification: nothing is ever pushed after it
+-- (NHA-ABDM/ABDM-wrapper PR #138).
+
+CREATE FUNCTION abdm_hip.wake_transfer() RETURNS trigger
+LANGUAGE c AS 'MODULE_PATHNAME', 'abdm_wake_transfer';
+CREATE TRIGGER hi_request_wake_transfer AFTER INSERT ON abdm_hip.hi_request
+  FOR EACH STATEMENT EXECUTE FUNCTION abdm_hip.wake_transfer();
+
+CREATE FUNCTION abdm_hip.refuse_hi_request(p_hip_id text, p_request_id uuid, p_tx uuid, p_consent uuid,
+                                           p_code text, p_message text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  PERFORM abdm_hip.enqueue(p_hip_id, 'hi_on_request',
+    abdm_hip.build_message('hi_on_request', jsonb_build_object(
+      'requestId', p_request_id, 'transactionId', p_tx,
+      'error', jsonb_build_object('code', p_code, 'message', p_message))));
+  PERFORM abdm_hip.enqueue(p_hip_id, 'hi_notify',
+    abdm_hip.build_message('hi_notify', jsonb_build_object(
+      'consentId', p_consent, 'transactionId', p_tx, 'hipId', p_hip_id, 'transferred', false,
+      'doneAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+      'statuses', coalesce((SELECT jsonb_agg(jsonb_build_object('careContextReference', care_context_ref,
+                                       'delivered', false, 'description', p_message) ORDER BY care_context_ref)
+                            FROM abdm_hip.consent_care_context WHERE hip_id = p_hip_id AND consent_id = p_consent),
+                           '[]'))));
+END
+$$;
+
+CREATE FUNCTION abdm_hip.handle_hi_request(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  hr jsonb := msg -> 'hiRequest';
+  v_tx uuid := (msg ->> 'transactionId')::uuid;
+  v_consent uuid := (hr #>> '{consent,id}')::uuid;
+  v_from timestamptz := (hr #>> '{dateRange,from}')::timestamptz;
+  v_to timestamptz := (hr #>> '{dateRange,to}')::timestamptz;
+  c abdm_hip.consent;
+  prior abdm_hip.hi_request;
+  code text;
+  problem text;
+BEGIN
+  -- The same transaction asked again: answered as before, not executed twice.
+  SELECT * INTO prior FROM abdm_hip.hi_request WHERE hip_id = p_hip_id AND transaction_id = v_tx;
+  IF FOUND THEN
+    PERFORM abdm_hip.enqueue(p_hip_id, 'hi_on_request',
+      abdm_hip.build_message('hi_on_request', CASE WHEN prior.status = 'errored' THEN
+        jsonb_build_object('requestId', p_request_id, 'transactionId', v_tx,
+                           'error', jsonb_build_object('code', split_part(prior.error, ': ', 1),
+                                                       'message', substr(prior.error, strpos(prior.error, ': ') + 2)))
+      ELSE jsonb_build_object('requestId', p_request_id, 'transactionId', v_tx) END));
+    RETURN;
+  END IF;
+
+  SELECT * INTO c FROM abdm_hip.consent WHERE consent_id = v_consent AND hip_id = p_hip_id;
+  IF NOT FOUND THEN
+    code := 'ABDM-1001'; problem := 'hiRequest.consent.id: consent ' || v_consent || ' is not known to HIP ' || p_hip_id;
+  ELSIF c.status <> 'GRANTED' THEN
+    code := 'ABDM-1062'; problem := 'hiRequest.consent.id: consent is ' || c.status || ', not GRANTED';
+  ELSIF c.data_erase_at <= now() THEN
+    code := 'ABDM-1061'; problem := 'hiRequest.consent.id: consent artefact expired at ' || c.data_erase_at;
+  ELSIF v_from > v_to OR v_from < c.date_from OR v_to > c.date_to THEN
+    code := 'ABDM-1063'; problem := 'hiRequest.dateRange: ' || v_from || ' – ' || v_to
+                                    || ' is not inside the consented ' || c.date_from || ' – ' || c.date_to;
+  ELSIF (hr #>> '{keyMaterial,dhPublicKey,expiry}')::timestamptz <= now() THEN
+    code := 'ABDM-9999'; problem := 'hiRequest.keyMaterial.dhPublicKey.expiry: the HIU key expired at '
+                                    || (hr #>> '{keyMaterial,dhPublicKey,expiry}');
+  ELSIF NOT abdm_hip.fidelius_public_key_valid(hr #>> '{keyMaterial,dhPublicKey,keyValue}') THEN
+    code := 'ABDM-9999'; problem := 'hiRequest.keyMaterial.dhPublicKey.keyValue: not a Curve25519 public key';
+  END IF;
+
+  INSERT INTO abdm_hip.hi_request (hip_id, transaction_id, request_id, consent_id, date_from, date_to,
+                                   data_push_url, key_material, status, error, finished_at)
+  VALUES (p_hip_id, v_tx, p_request_id, v_consent, v_from, v_to, hr ->> 'dataPushUrl', hr -> 'keyMaterial',
+          CASE WHEN code IS NULL THEN 'acknowledged' ELSE 'errored' END,
+          CASE WHEN code IS NOT NULL THEN code || ': ' || problem END,
+          CASE WHEN code IS NOT NULL THEN now() END);
+
+  IF code IS NOT NULL THEN
+    PERFORM abdm_hip.refuse_hi_request(p_hip_id, p_request_id, v_tx, v_consent, code, problem);
+    RETURN;
+  END IF;
+  PERFORM abdm_hip.enqueue(p_hip_id, 'hi_on_request',
+    abdm_hip.build_message('hi_on_request', jsonb_build_object('requestId', p_request_id, 'transactionId', v_tx)));
+END
+$$;
+
+-- Per request and care context, for an operator: state, bytes, attempts, timings, error.
+CREATE VIEW abdm_hip.transfer_status WITH (security_barrier) AS
+SELECT r.hip_id, r.transaction_id, r.consent_id, r.status AS request_status, t.care_context_ref,
+       t.status AS care_context_status, t.entries, t.bytes, r.attempts, r.received_at,
+       t.started_at, t.finished_at, coalesce(r.finished_at, t.finished_at) - r.received_at AS duration,
+       coalesce(t.error, r.error) AS error
+FROM abdm_hip.hi_request r
+LEFT JOIN abdm_hip.transfer t ON t.hip_id = r.hip_id AND t.transaction_id = r.transaction_id;
+GRANT SELECT ON abdm_hip.transfer_status TO abdm_hip_app;
+
+CREATE FUNCTION abdm_hip.fidelius_public_key_valid(key text) RETURNS boolean
+LANGUAGE c STRICT IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_fidelius_public_key_valid';
+
+-- The transfer worker's report: per consented care context DELIVERED (records pushed) or ERRORED
+-- (none in range, or the push failed), and the notification to the gateway, in one transaction.
+-- Every consented care context is reported, with or without records.
+CREATE FUNCTION abdm_hip.transfer_finished(p_hip_id text, p_tx uuid, p_transferred boolean, p_reason text,
+                                           p_delivered jsonb) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  r abdm_hip.hi_request;
+  statuses jsonb;
+BEGIN
+  SELECT * INTO r FROM abdm_hip.hi_request WHERE hip_id = p_hip_id AND transaction_id = p_tx FOR UPDATE;
+  IF NOT FOUND OR r.status IN ('transferred', 'failed', 'errored') THEN
+    RETURN;  -- already finished: never notify twice
+  END IF;
+  INSERT INTO abdm_hip.transfer AS t (hip_id, transaction_id, care_context_ref, status, entries, bytes,
+                                      attempts, error, started_at, finished_at)
+  SELECT p_hip_id, p_tx, cc.care_context_ref,
+         CASE WHEN p_transferred AND p_delivered ? cc.care_context_ref THEN 'delivered' ELSE 'errored' END,
+         coalesce((p_delivered -> cc.care_context_ref ->> 'entries')::int, 0),
+         coalesce((p_delivered -> cc.care_context_ref ->> 'bytes')::bigint, 0),
+         r.attempts,
+         CASE WHEN NOT p_transferred THEN p_reason
+              WHEN NOT p_delivered ? cc.care_context_ref THEN 'no records in the requested date range and consented HI types' END,
+         r.received_at, now()
+  FROM (SELECT DISTINCT care_context_ref FROM abdm_hip.consent_care_context
+        WHERE hip_id = p_hip_id AND consent_id = r.consent_id
+        UNION SELECT jsonb_object_keys(p_delivered)) cc
+  ON CONFLICT (hip_id, transaction_id, care_context_ref) DO UPDATE
+    SET status = excluded.status, entries = excluded.entries, bytes = excluded.bytes,
+        attempts = excluded.attempts, error = excluded.error, finished_at = excluded.finished_at;
+
+  SELECT coalesce(jsonb_agg(jsonb_build_object('careContextReference', t.care_context_ref,
+           'delivered', t.status = 'delivered',
+           'description', coalesce(t.error, 'Delivered')) ORDER BY t.care_context_ref), '[]')
+    INTO statuses
+  FROM abdm_hip.transfer t WHERE t.hip_id = p_hip_id AND t.transaction_id = p_tx;
+
+  UPDATE abdm_hip.hi_request
+     SET status = CASE WHEN p_transferred THEN 'transferred' ELSE 'failed' END,
+         error = CASE WHEN p_transferred THEN NULL ELSE p_reason END,
+         finished_at = now(), lease_until = NULL
+   WHERE hip_id = p_hip_id AND transaction_id = p_tx;
+
+  PERFORM abdm_hip.enqueue(p_hip_id, 'hi_notify',
+    abdm_hip.build_message('hi_notify', jsonb_build_object(
+      'consentId', r.consent_id, 'transactionId', p_tx, 'hipId', p_hip_id, 'transferred', p_transferred,
+      'doneAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+      'statuses', statuses)));
+END
+$$;

@@ -1,0 +1,39 @@
+// The checks a HIP makes before answering a health-information request
+// (abdm-docs request-health-records.md; abdm-docs "Milestone 2" test case 11.1;
+// ProjectEKA/hip-service DataFlow/DataFlow.cs; dimagi/commcare-hq custom/abdm/hip):
+// consent known, for this HIP, GRANTED, not past dataEraseAt, the requested date range inside
+// the consented one (refused, not trimmed), the HIU's key not expired. The SQL layer loads the
+// stored artefact (to_json of ConsentNotify, see inbound.hpp) and passes it in.
+#pragma once
+#ifdef POSTGRES_H
+static_assert(false, "src/core must not include PostgreSQL headers");
+#endif
+
+#include <optional>
+#include <string>
+
+#include "core/abdm/inbound.hpp"
+
+namespace abdm::proto {
+
+struct HiRequestVerdict {
+  bool accepted = false;
+  std::string code;     // ABDM code for hi_on_request_error when refused
+  std::string message;
+};
+
+// `consent` is the stored notification (status + detail) or nullopt when the id is unknown;
+// `hip_id` the X-HIP-ID the request arrived with. Codes: unknown → ABDM-1001 "No data found";
+// another HIP's consent → ABDM-1035 "Invalid HIP ID"; not GRANTED → ABDM-1062 "Consent not
+// granted"; past dataEraseAt → ABDM-1061 "Consent artefact expired"; date range outside the
+// consent's → ABDM-1063 "Date range given is invalid" (NHA M2 v2.8 §9 code list); key expired →
+// ABDM-9999 (no V3 code; v0.5 reference HIP 3410 ExpiredKeyPair).
+HiRequestVerdict check_hi_request(const HiRequest& request, const std::optional<ConsentNotify>& consent,
+                                  std::string_view hip_id, TimePoint now);
+
+// The care contexts and HI types a transfer may include: all of the consent's (the V3 request
+// carries no narrower list). Returns the consent's care contexts whose patient reference is
+// non-empty, deduplicated, in consent order.
+std::vector<ConsentCareContext> consented_care_contexts(const ConsentDetail& consent);
+
+}  // namespace abdm::proto

@@ -1,0 +1,52 @@
+// The first step of receive(): everything about an inbound gateway call that needs no database.
+// Route the path (404), check the headers (403 / 400 ABDM-1030 / ABDM-1016), parse and validate
+// the body (400 ABDM-1064 / ABDM-9999), in that order, and produce either the normalised message
+// the SQL layer stores and acts on, or the HTTP status and ABDM error object to answer with.
+// The HIP acknowledges at once and answers later by callback (abdm-docs Working_with_ABDM_APIs.md;
+// the gateway treats any 2xx as accepted, ProjectEKA/gateway clients/ServiceClient.java).
+#pragma once
+#ifdef POSTGRES_H
+static_assert(false, "src/core must not include PostgreSQL headers");
+#endif
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
+
+#include "core/abdm/error_reply.hpp"
+#include "core/abdm/headers.hpp"
+#include "core/abdm/inbound.hpp"
+
+namespace abdm::proto {
+
+// Largest request body accepted (bytes of JSON text); a consent artefact is a few kB.
+inline constexpr std::size_t kMaxBodyBytes = 1 << 20;
+
+struct AcceptedMessage {
+  InboundHeaders headers;
+  InboundMessage message;
+  nlohmann::json normalized;  // to_json(message)
+};
+
+struct Triage {
+  int http_status = 202;
+  nlohmann::json reply_body;  // null for an accepted message, {"error": {...}} otherwise
+  std::optional<AcceptedMessage> accepted;
+  std::string field;  // the offending field of a refusal ("" when accepted)
+};
+
+// Never throws for bad input: every abdm::Error becomes the refusal a gateway would give.
+// (Only std::bad_alloc and the like propagate.)
+Triage triage_inbound(std::string_view path, const nlohmann::json& headers, const nlohmann::json& body, TimePoint now,
+                      const HeaderPolicy& policy = {});
+
+// The bridge's view: the body as raw text. Text that is not JSON → 400 ABDM-9999 "body is not
+// valid JSON"; empty → 400 ABDM-1064; larger than kMaxBodyBytes → 413.
+Triage triage_inbound_text(std::string_view path, const nlohmann::json& headers, std::string_view body_text,
+                           TimePoint now, const HeaderPolicy& policy = {});
+
+// HTTP status of an accepted message: 202 for every path. (NHA M2 v2.8 prints 200 for discover
+// and link init; both are 2xx, which is all the gateway checks.)
+int accepted_status(MessageKind kind);
+
+}  // namespace abdm::proto

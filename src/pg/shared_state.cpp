@@ -1,0 +1,145 @@
+#include "pg/shared_state.hpp"
+
+extern "C" {
+#include "postgres.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+}
+
+#include <cstring>
+
+#include "pg/guard.hpp"
+
+namespace abdm_pg {
+namespace {
+
+constexpr size_t kTokenCapacity = 8192;  // gateway JWTs are ~1-2 KB
+
+struct SharedState {
+  slock_t mutex;
+  Latch* worker_latch[static_cast<int>(WorkerKind::kCount)];
+  char token[kTokenCapacity];
+  int64_t token_obtained_at_ms;
+  int64_t token_expires_in_s;
+  uint64_t token_generation;
+};
+
+SharedState* shared = nullptr;
+shmem_request_hook_type prev_shmem_request_hook = nullptr;
+shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
+bool wake_registered = false;
+bool wake_pending[static_cast<int>(WorkerKind::kCount)] = {false};
+
+void shmem_request() {
+  if (prev_shmem_request_hook) prev_shmem_request_hook();
+  RequestAddinShmemSpace(MAXALIGN(sizeof(SharedState)));
+}
+
+void shmem_startup() {
+  if (prev_shmem_startup_hook) prev_shmem_startup_hook();
+  bool found = false;
+  LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+  shared = static_cast<SharedState*>(ShmemInitStruct("abdm_hip", sizeof(SharedState), &found));
+  if (!found) {
+    memset(shared, 0, sizeof(SharedState));
+    SpinLockInit(&shared->mutex);
+  }
+  LWLockRelease(AddinShmemInitLock);
+}
+
+void at_xact_event(XactEvent event, void*) {
+  if (event == XACT_EVENT_COMMIT) {
+    for (int k = 0; k < static_cast<int>(WorkerKind::kCount); ++k)
+      if (wake_pending[k]) wake_worker(static_cast<WorkerKind>(k));
+  }
+  if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_COMMIT ||
+      event == XACT_EVENT_PARALLEL_ABORT) {
+    for (bool& w : wake_pending) w = false;
+  }
+}
+
+}  // namespace
+
+void install_shared_state_hooks() {
+  prev_shmem_request_hook = shmem_request_hook;
+  shmem_request_hook = shmem_request;
+  prev_shmem_startup_hook = shmem_startup_hook;
+  shmem_startup_hook = shmem_startup;
+}
+
+bool shared_state_available() { return shared != nullptr; }
+
+void advertise_worker_latch(WorkerKind kind) {
+  if (!shared) return;
+  SpinLockAcquire(&shared->mutex);
+  shared->worker_latch[static_cast<int>(kind)] = MyLatch;
+  SpinLockRelease(&shared->mutex);
+}
+
+void withdraw_worker_latch(WorkerKind kind) {
+  if (!shared) return;
+  SpinLockAcquire(&shared->mutex);
+  if (shared->worker_latch[static_cast<int>(kind)] == MyLatch) shared->worker_latch[static_cast<int>(kind)] = nullptr;
+  SpinLockRelease(&shared->mutex);
+}
+
+void wake_worker(WorkerKind kind) {
+  if (!shared) return;
+  SpinLockAcquire(&shared->mutex);
+  Latch* latch = shared->worker_latch[static_cast<int>(kind)];
+  SpinLockRelease(&shared->mutex);
+  if (latch) SetLatch(latch);
+}
+
+void wake_worker_at_commit(WorkerKind kind) {
+  if (!wake_registered) {
+    RegisterXactCallback(at_xact_event, nullptr);
+    wake_registered = true;
+  }
+  wake_pending[static_cast<int>(kind)] = true;
+}
+
+CachedToken load_cached_token() {
+  CachedToken t;
+  if (!shared) return t;
+  char copy[kTokenCapacity];
+  SpinLockAcquire(&shared->mutex);
+  memcpy(copy, shared->token, kTokenCapacity);
+  t.obtained_at_ms = shared->token_obtained_at_ms;
+  t.expires_in_s = shared->token_expires_in_s;
+  t.generation = shared->token_generation;
+  SpinLockRelease(&shared->mutex);
+  copy[kTokenCapacity - 1] = '\0';
+  t.token = copy;
+  explicit_bzero(copy, sizeof copy);
+  return t;
+}
+
+void store_cached_token(const CachedToken& t) {
+  if (!shared || t.token.size() >= kTokenCapacity) return;
+  SpinLockAcquire(&shared->mutex);
+  memset(shared->token, 0, kTokenCapacity);
+  memcpy(shared->token, t.token.data(), t.token.size());
+  shared->token_obtained_at_ms = t.obtained_at_ms;
+  shared->token_expires_in_s = t.expires_in_s;
+  shared->token_generation = t.generation;
+  SpinLockRelease(&shared->mutex);
+}
+
+void clear_cached_token(uint64_t generation) {
+  if (!shared) return;
+  SpinLockAcquire(&shared->mutex);
+  if (shared->token_generation == generation) {
+    memset(shared->token, 0, kTokenCapacity);
+    shared->token_expires_in_s = 0;
+  }
+  SpinLockRelease(&shared->mutex);
+}
+
+}  // namespace abdm_pg

@@ -1,0 +1,37 @@
+// The little state the extension's processes share: where each worker's latch is (so a commit
+// that queued work can wake it) and the gateway session token (so every worker uses one session
+// instead of creating its own). Per-process handles — curl, sockets — never live here.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace abdm_pg {
+
+enum class WorkerKind : int { kSender = 0, kTransfer = 1, kBridge = 2, kCount = 3 };
+
+// Called from _PG_init while shared_preload_libraries is being processed.
+void install_shared_state_hooks();
+
+// This process is worker `kind`: commits that queue its work set this process's latch.
+void advertise_worker_latch(WorkerKind kind);
+void withdraw_worker_latch(WorkerKind kind);
+// Sets the latch of worker `kind` if it is running (cheap; safe from any backend).
+void wake_worker(WorkerKind kind);
+// Arranges wake_worker(kind) at the commit of the current transaction (once per transaction).
+void wake_worker_at_commit(WorkerKind kind);
+// Whether the library was preloaded (shared state exists).
+bool shared_state_available();
+
+// The cached gateway session token. Empty token = none cached.
+struct CachedToken {
+  std::string token;
+  int64_t obtained_at_ms = 0;
+  int64_t expires_in_s = 0;
+  uint64_t generation = 0;
+};
+CachedToken load_cached_token();
+void store_cached_token(const CachedToken& t);
+void clear_cached_token(uint64_t generation);
+
+}  // namespace abdm_pg

@@ -1,0 +1,32 @@
+// SPI from C++: run a statement with text parameters and copy the result into C++ values.
+// Every call into PostgreSQL goes through pg_call, so an error arrives as abdm_pg::PgError.
+// The caller must be connected (SPI_connect) — see Transaction in worker.hpp, or a SQL function.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pg/guard.hpp"
+
+namespace abdm_pg {
+
+using SqlValue = std::optional<std::string>;  // nullopt = SQL NULL
+using SqlRow = std::vector<SqlValue>;
+
+// Executes `sql` with $1..$n bound as text (cast in the SQL where another type is meant:
+// `$1::bigint`). Returns every row, every column rendered as text.
+std::vector<SqlRow> spi_query(const char* sql, const std::vector<SqlValue>& params = {},
+                              bool read_only = false);
+
+// Same, for statements whose result is not needed; returns the number of rows processed.
+long spi_exec(const char* sql, const std::vector<SqlValue>& params = {});
+
+// Runs `sql` through a cursor and calls on_row for each row, `batch` rows in memory at a time,
+// so a large result (every bundle of a transfer) never sits in memory whole. on_row gets the
+// row's columns as text; returning false stops early.
+void spi_for_each(const char* sql, const std::vector<SqlValue>& params, long batch,
+                  const std::function<bool(const SqlRow&)>& on_row);
+
+}  // namespace abdm_pg

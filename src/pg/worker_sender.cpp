@@ -1,0 +1,368 @@
+// The sender worker ("abdm_hip sender"): delivers abdm_hip.outbox rows to the ABDM gateway (and to
+// absolute URLs such as an SMS hook) with libcurl multi, many calls in flight at once.
+//
+// Each turn of the loop: claim due rows (FOR UPDATE SKIP LOCKED, a lease, attempts + 1) in a short
+// transaction; send them with the V3 headers and the shared gateway session token; record each
+// outcome through abdm_hip.outbox_record() in a new transaction. The REQUEST-ID is the row's
+// request_id, so a retry carries the same id and the gateway can dedupe it. The HTTP work happens
+// outside any transaction; only this process's main thread calls PostgreSQL.
+extern "C" {
+#include "postgres.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+}
+
+#include <chrono>
+#include <fstream>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/net/gateway_session.hpp"
+#include "core/net/http_multi.hpp"
+#include "core/net/retry_policy.hpp"
+#include "core/net/v3_headers.hpp"
+#include "pg/gucs.hpp"
+#include "pg/spi.hpp"
+#include "pg/worker.hpp"
+
+namespace abdm_pg {
+namespace {
+
+using Clock = std::chrono::system_clock;
+using nlohmann::json;
+namespace net = abdm::net;
+
+constexpr int kMaxInFlight = 64;
+constexpr std::int64_t kSessionRequestId = -1;
+
+struct Row {
+  std::int64_t id = 0;
+  std::string hip_id, kind, target, method, request_id, body;
+  json headers;
+  int attempts = 0;
+  int auth_renewals = 0;
+  std::uint64_t token_generation = 0;
+  bool to_gateway() const { return !target.empty() && target[0] == '/'; }
+};
+
+struct Outcome {
+  std::int64_t id;
+  std::string hip_id, outcome, error, response;
+  long http_status;
+  long long delay_ms;
+};
+
+// The claim: due, unleased rows, oldest first; a lease long enough for the slowest call.
+constexpr const char* kClaimSql = R"SQL(
+WITH due AS (
+  SELECT hip_id, id FROM abdm_hip.outbox
+  WHERE status = 'pending' AND next_attempt_at <= now()
+    AND (lease_until IS NULL OR lease_until < now())
+  ORDER BY next_attempt_at, id
+  LIMIT $1::int
+  FOR UPDATE SKIP LOCKED)
+UPDATE abdm_hip.outbox o
+   SET lease_until = now() + make_interval(secs => $2::int), attempts = o.attempts + 1
+  FROM due
+ WHERE o.hip_id = due.hip_id AND o.id = due.id
+RETURNING o.id, o.hip_id, o.kind, o.target, o.method, o.request_id, o.headers, o.body, o.attempts
+)SQL";
+
+std::string read_secret_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw abdm::Error(abdm::sqlstate::kInvalidParameter, "abdm_hip.client_secret_file",
+                             "cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+class Sender {
+ public:
+  Sender() : multi_(make_options()), rng_(std::random_device{}()) {}
+
+  // One turn of the loop; returns true when there is still work in flight.
+  bool turn(bool woken) {
+    if (woken || idle_turns_++ >= 10 || !waiting_.empty()) {
+      idle_turns_ = 0;
+      if (static_cast<int>(in_flight_.size() + waiting_.size()) < kMaxInFlight) claim();
+    }
+    ensure_session();
+    dispatch_waiting();
+    std::vector<net::Result> done = multi_.poll(in_flight_.empty() ? 0 : 50);
+    std::vector<Outcome> outcomes;
+    for (net::Result& r : done) handle_result(r, outcomes);
+    if (!outcomes.empty()) record(outcomes);
+    return !in_flight_.empty() || !waiting_.empty();
+  }
+
+ private:
+  static net::HttpMultiOptions make_options() {
+    net::HttpMultiOptions o;
+    o.max_total_connections = kMaxInFlight;
+    o.max_response_bytes = 1 << 20;
+    return o;
+  }
+
+  void claim() {
+    int room = kMaxInFlight - static_cast<int>(in_flight_.size() + waiting_.size());
+    int lease_s = std::max(60, 2 * abdm_http_timeout_ms / 1000 + 30);
+    std::vector<SqlRow> rows;
+    in_transaction("abdm_hip sender: claim", [&] {
+      rows = spi_query(kClaimSql, {std::to_string(room), std::to_string(lease_s)});
+    });
+    for (SqlRow& r : rows) {
+      Row row;
+      row.id = std::stoll(*r[0]);
+      row.hip_id = *r[1];
+      row.kind = *r[2];
+      row.target = *r[3];
+      row.method = *r[4];
+      row.request_id = *r[5];
+      row.headers = r[6] ? json::parse(*r[6]) : json::object();
+      row.body = r[7] ? *r[7] : "";
+      row.attempts = std::stoi(*r[8]);
+      waiting_.push_back(std::move(row));
+    }
+  }
+
+  // (Re)builds the session when its configuration changed, and starts a renewal when one is due
+  // and some row needs the gateway.
+  void ensure_session() {
+    bool needs_gateway = false;
+    for (const Row& r : waiting_) needs_gateway |= r.to_gateway();
+    if (!needs_gateway) return;
+    std::string config_key = std::string(abdm_gateway_url) + '\n' + abdm_client_id + '\n' + abdm_cm_id;
+    if (!session_ || config_key != session_key_) {
+      if (!*abdm_client_id) {
+        defer_waiting_gateway_rows("abdm_hip.client_id is not set");
+        return;
+      }
+      std::string secret = load_secret();
+      if (secret.empty()) {
+        defer_waiting_gateway_rows("the gateway client secret is not set (abdm_hip.set_client_secret)");
+        return;
+      }
+      net::SessionConfig cfg;
+      cfg.base_url = abdm_gateway_url;
+      cfg.client_id = abdm_client_id;
+      cfg.client_secret = secret;
+      cfg.cm_id = abdm_cm_id;
+      cfg.timeout_ms = abdm_http_timeout_ms;
+      cfg.ca_file = abdm_ca_file ? abdm_ca_file : "";
+      cfg.verify_tls = abdm_verify_tls;
+      session_.emplace(std::move(cfg));
+      session_key_ = config_key;
+    }
+    auto now = Clock::now();
+    if (session_->renewal_due(now)) {
+      multi_.submit(session_->build_renewal_request(kSessionRequestId, now));
+    }
+  }
+
+  std::string load_secret() {
+    if (abdm_client_secret_file && *abdm_client_secret_file) return read_secret_file(abdm_client_secret_file);
+    std::string secret;
+    in_transaction("abdm_hip sender: read secret", [&] {
+      auto rows = spi_query("SELECT value FROM abdm_hip.secret WHERE name = 'client_secret'", {}, true);
+      if (!rows.empty() && rows[0][0]) secret = *rows[0][0];
+    });
+    return secret;
+  }
+
+  // Rows that cannot be sent for want of configuration wait without using up an attempt.
+  void defer_waiting_gateway_rows(const std::string& reason) {
+    std::vector<Outcome> outcomes;
+    std::vector<Row> keep;
+    for (Row& r : waiting_) {
+      if (r.to_gateway())
+        outcomes.push_back(Outcome{r.id, r.hip_id, "defer", reason, "", 0, 30000});
+      else
+        keep.push_back(std::move(r));
+    }
+    waiting_ = std::move(keep);
+    if (!outcomes.empty()) record(outcomes);
+  }
+
+  // Rows that cannot be sent now go back to the queue with a delay and the reason.
+  void fail_waiting_gateway_rows(const std::string& reason) {
+    std::vector<Outcome> outcomes;
+    std::vector<Row> keep;
+    for (Row& r : waiting_) {
+      if (!r.to_gateway()) {
+        keep.push_back(std::move(r));
+        continue;
+      }
+      outcomes.push_back(retry_or_fail(r, reason, 0));
+    }
+    waiting_ = std::move(keep);
+    if (!outcomes.empty()) record(outcomes);
+  }
+
+  Outcome retry_or_fail(const Row& r, const std::string& reason, long http_status) {
+    net::BackoffPolicy p;
+    p.max_attempts = abdm_max_attempts;
+    auto delay = net::backoff_delay(p, std::max(1, r.attempts), rng_());
+    bool final_attempt = r.attempts >= abdm_max_attempts;
+    return Outcome{r.id, r.hip_id, final_attempt ? "failed" : "retry", reason, "", http_status,
+                   static_cast<long long>(delay.count())};
+  }
+
+  void dispatch_waiting() {
+    std::vector<Row> keep;
+    auto now = Clock::now();
+    for (Row& r : waiting_) {
+      if (r.to_gateway() && !(session_ && session_->has_token(now))) {
+        keep.push_back(std::move(r));
+        continue;
+      }
+      submit(std::move(r), now);
+    }
+    waiting_ = std::move(keep);
+  }
+
+  void submit(Row r, Clock::time_point now) {
+    net::Request req;
+    req.id = r.id;
+    req.method = r.method == "GET" ? net::Method::kGet : net::Method::kPost;
+    req.body = r.body;
+    req.timeout_ms = abdm_http_timeout_ms;
+    req.connect_timeout_ms = std::min<long>(abdm_http_timeout_ms, 10000);
+    req.ca_file = abdm_ca_file ? abdm_ca_file : "";
+    req.verify_tls = abdm_verify_tls;
+    std::string hip_header, link_token;
+    if (r.headers.contains("X-HIP-ID")) hip_header = r.headers["X-HIP-ID"].get<std::string>();
+    if (r.headers.contains("X-LINK-TOKEN")) link_token = r.headers["X-LINK-TOKEN"].get<std::string>();
+    if (r.to_gateway()) {
+      req.url = std::string(abdm_gateway_url) + r.target;
+      net::V3HeaderInput in;
+      in.access_token = session_->access_token();
+      in.request_id = r.request_id;
+      in.cm_id = abdm_cm_id;
+      in.hip_id = hip_header;
+      in.link_token = link_token;
+      req.headers = net::build_v3_headers(in, now);
+      r.token_generation = session_->generation();
+    } else {
+      req.url = r.target;
+      req.headers.push_back({"Content-Type", "application/json"});
+      req.headers.push_back({"REQUEST-ID", r.request_id});
+      req.headers.push_back({"TIMESTAMP", net::format_v3_timestamp(now)});
+    }
+    // Any other header the row carries (never the two handled above).
+    for (auto it = r.headers.begin(); it != r.headers.end(); ++it) {
+      if (it.key() == "X-HIP-ID" || it.key() == "X-LINK-TOKEN") continue;
+      if (it.value().is_string()) req.headers.push_back({it.key(), it.value().get<std::string>()});
+    }
+    std::int64_t id = r.id;
+    in_flight_.emplace(id, std::move(r));
+    multi_.submit(std::move(req));
+  }
+
+  void handle_result(net::Result& res, std::vector<Outcome>& outcomes) {
+    if (res.id == kSessionRequestId) {
+      auto now = Clock::now();
+      if (session_ && session_->on_renewal_result(res, now)) {
+        log_line("abdm_hip sender: gateway session established");
+      } else if (session_) {
+        log_warning("abdm_hip sender: gateway session failed: " + session_->last_error());
+        if (session_->consecutive_failures() >= 3)
+          fail_waiting_gateway_rows("gateway session: " + session_->last_error());
+      }
+      return;
+    }
+    auto it = in_flight_.find(res.id);
+    if (it == in_flight_.end()) return;
+    Row row = std::move(it->second);
+    in_flight_.erase(it);
+
+    net::Classification c = net::classify(res);
+    net::BackoffPolicy p;
+    p.max_attempts = abdm_max_attempts;
+    net::Decision d = net::decide(c, std::max(1, row.attempts), row.auth_renewals, p, rng_());
+    std::string response = res.body.size() <= 65536 ? res.body : res.body.substr(0, 65536);
+    switch (d.action) {
+      case net::Action::kDone:
+        outcomes.push_back({row.id, row.hip_id, "sent", "", response, res.http_status, 0});
+        break;
+      case net::Action::kRenewSessionAndRetry:
+        if (session_) session_->invalidate(row.token_generation);
+        row.auth_renewals++;
+        waiting_.push_back(std::move(row));
+        break;
+      case net::Action::kRetry:
+        outcomes.push_back({row.id, row.hip_id, "retry", d.reason, response, res.http_status,
+                            static_cast<long long>(d.delay.count())});
+        break;
+      case net::Action::kFail:
+        outcomes.push_back({row.id, row.hip_id, "failed", d.reason, response, res.http_status, 0});
+        break;
+    }
+  }
+
+  void record(const std::vector<Outcome>& outcomes) {
+    in_transaction("abdm_hip sender: record", [&] {
+      for (const Outcome& o : outcomes) {
+        spi_query(
+            "SELECT abdm_hip.outbox_record($1::bigint, $2, $3, $4::int, $5, $6, $7::bigint)",
+            {std::to_string(o.id), o.hip_id, o.outcome,
+             o.http_status ? SqlValue(std::to_string(o.http_status)) : SqlValue(),
+             o.error.empty() ? SqlValue() : SqlValue(o.error),
+             o.response.empty() ? SqlValue() : SqlValue(o.response), std::to_string(o.delay_ms)});
+      }
+    });
+  }
+
+  net::HttpMulti multi_;
+  std::optional<net::GatewaySession> session_;
+  std::string session_key_;
+  std::unordered_map<std::int64_t, Row> in_flight_;
+  std::vector<Row> waiting_;
+  std::mt19937_64 rng_;
+  int idle_turns_ = 0;
+};
+
+void sender_loop() {
+  // Wait for the extension to exist in the configured database.
+  while (!worker_should_stop()) {
+    bool installed = false;
+    worker_step("abdm_hip sender: start", [&] { installed = extension_installed(); });
+    if (installed) break;
+    worker_wait(10000);
+  }
+  std::optional<Sender> sender;
+  if (!worker_step("abdm_hip sender: init", [&] { sender.emplace(); })) return;
+  bool busy = false;
+  while (!worker_should_stop()) {
+    bool woken = worker_wait(busy ? 0 : 1000);
+    // On failure the claimed rows' leases expire and they are claimed again.
+    if (!worker_step("abdm_hip sender", [&] { busy = sender->turn(woken); })) {
+      busy = false;
+      worker_wait(1000);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace abdm_pg
+
+extern "C" {
+PGDLLEXPORT void abdm_sender_main(Datum) noexcept;
+}
+
+void abdm_sender_main(Datum) noexcept {
+  abdm_pg::worker_startup(abdm_pg::WorkerKind::kSender, "abdm_hip sender");
+  abdm_pg::guarded_void([] { abdm_pg::sender_loop(); });
+  abdm_pg::withdraw_worker_latch(abdm_pg::WorkerKind::kSender);
+  proc_exit(0);
+}

@@ -1,0 +1,343 @@
+// The transfer worker ("abdm_hip transfer"): for each acknowledged health-information request,
+// sends exactly the consented records, encrypted for the HIU, to its dataPushUrl, then queues the
+// transfer notification (NHA M2 v2.8 §6.3.5–§6.3.6; abdm-docs "Transfer health data").
+//
+//  1. claim a due request (FOR UPDATE SKIP LOCKED, a lease) and check its consent again;
+//  2. stream the records — consented care contexts ∩ requested date range ∩ consented HI types —
+//     through a cursor: serialise each bundle once, checksum base64(MD5) those exact bytes,
+//     encrypt them with one fresh Fidelius key pair and nonce for the whole request, and write the
+//     entry into a spool file, so memory holds one bundle at a time whatever the transfer's size;
+//  3. check the consent once more (a revocation during packaging stops the push), then POST the
+//     spool file once (pageCount 1: the reference HIU refuses more, ProjectEKA
+//     health-information-user DataFlowController.java);
+//  4. record per care context DELIVERED / ERRORED and queue health-information/notify; a push that
+//     keeps failing is retried with backoff inside the 20-minute window, then notified FAILED.
+// A delivery, once recorded, is never pushed again (a restart re-runs only unconfirmed work).
+extern "C" {
+#include "postgres.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+}
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/abdm/outbound.hpp"
+#include "core/abdm/time.hpp"
+#include "core/crypto/checksum.hpp"
+#include "core/crypto/fidelius.hpp"
+#include "core/net/http_multi.hpp"
+#include "core/net/retry_policy.hpp"
+#include "core/net/v3_headers.hpp"
+#include "pg/gucs.hpp"
+#include "pg/spi.hpp"
+#include "pg/worker.hpp"
+
+namespace abdm_pg {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::system_clock;
+namespace net = abdm::net;
+namespace proto = abdm::proto;
+namespace crypto = abdm::crypto;
+
+constexpr auto kPushWindow = std::chrono::minutes(20);  // abdm-docs transfer-health-data.md
+
+struct Claimed {
+  std::string hip_id, transaction_id, consent_id, push_url;
+  json key_material;
+  int attempts = 0;
+  Clock::time_point received_at;
+};
+
+struct CareContextTally {
+  int entries = 0;
+  long long bytes = 0;
+};
+
+constexpr const char* kClaimSql = R"SQL(
+WITH due AS (
+  SELECT hip_id, transaction_id FROM abdm_hip.hi_request
+  WHERE status IN ('acknowledged', 'transferring') AND next_attempt_at <= now()
+    AND (lease_until IS NULL OR lease_until < now())
+  ORDER BY next_attempt_at
+  LIMIT 1
+  FOR UPDATE SKIP LOCKED)
+UPDATE abdm_hip.hi_request r
+   SET status = 'transferring', lease_until = now() + interval '10 minutes', attempts = r.attempts + 1
+  FROM due
+ WHERE r.hip_id = due.hip_id AND r.transaction_id = due.transaction_id
+RETURNING r.hip_id, r.transaction_id, r.consent_id, r.data_push_url, r.key_material, r.attempts,
+          extract(epoch FROM r.received_at)
+)SQL";
+
+// Why the consent no longer allows sharing, or "" when it does.
+constexpr const char* kConsentCheckSql = R"SQL(
+SELECT CASE WHEN c.consent_id IS NULL THEN 'consent no longer known'
+            WHEN c.status <> 'GRANTED' THEN 'consent ' || c.status
+            WHEN c.data_erase_at <= now() THEN 'consent expired at ' || c.data_erase_at
+            ELSE '' END
+FROM (SELECT 1) one LEFT JOIN abdm_hip.consent c ON c.consent_id = $1::uuid AND c.hip_id = $2
+)SQL";
+
+// The records that may leave: consented care contexts, consented HI types, requested range.
+constexpr const char* kRecordsSql = R"SQL(
+SELECT h.care_context_ref, h.bundle::text
+FROM abdm_hip.hi_request r
+JOIN abdm_hip.consent c ON c.consent_id = r.consent_id AND c.hip_id = r.hip_id AND c.status = 'GRANTED'
+JOIN abdm_hip.consent_care_context cc ON cc.hip_id = c.hip_id AND cc.consent_id = c.consent_id
+JOIN abdm_hip.health_record h ON h.hip_id = cc.hip_id AND h.care_context_ref = cc.care_context_ref
+WHERE r.hip_id = $1 AND r.transaction_id = $2::uuid
+  AND h.hi_type = ANY (c.hi_types)
+  AND h.recorded_at >= r.date_from AND h.recorded_at <= r.date_to
+  AND h.recorded_at >= c.date_from AND h.recorded_at <= c.date_to
+ORDER BY h.care_context_ref, h.recorded_at, h.id
+)SQL";
+
+std::string json_string(std::string_view s) { return json(std::string(s)).dump(); }
+
+class Spool {
+ public:
+  explicit Spool(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "wb")) {
+    if (!f_) throw abdm::Error(abdm::sqlstate::kInternal, "", "cannot create spool file " + path);
+  }
+  ~Spool() {
+    if (f_) std::fclose(f_);
+    if (!keep_) std::remove(path_.c_str());
+  }
+  void write(std::string_view s) {
+    if (std::fwrite(s.data(), 1, s.size(), f_) != s.size())
+      throw abdm::Error(abdm::sqlstate::kInternal, "", "spool write failed");
+    size_ += s.size();
+  }
+  void finish() {
+    if (std::fclose(f_) != 0) throw abdm::Error(abdm::sqlstate::kInternal, "", "spool close failed");
+    f_ = nullptr;
+  }
+  const std::string& path() const { return path_; }
+  size_t size() const { return size_; }
+
+ private:
+  std::string path_;
+  FILE* f_;
+  size_t size_ = 0;
+  bool keep_ = false;
+};
+
+class Transfer {
+ public:
+  Transfer() : rng_(std::random_device{}()) {}
+
+  // Handles at most one request; returns whether one was found.
+  bool turn() {
+    std::optional<Claimed> job = claim();
+    if (!job) return false;
+    run(*job);
+    return true;
+  }
+
+ private:
+  std::optional<Claimed> claim() {
+    std::vector<SqlRow> rows;
+    in_transaction("abdm_hip transfer: claim", [&] { rows = spi_query(kClaimSql); });
+    if (rows.empty()) return std::nullopt;
+    const SqlRow& r = rows[0];
+    Claimed c;
+    c.hip_id = *r[0];
+    c.transaction_id = *r[1];
+    c.consent_id = *r[2];
+    c.push_url = *r[3];
+    c.key_material = json::parse(*r[4]);
+    c.attempts = std::stoi(*r[5]);
+    c.received_at = Clock::time_point(std::chrono::microseconds(
+        static_cast<long long>(std::stod(*r[6]) * 1e6)));
+    return c;
+  }
+
+  std::string consent_problem(const Claimed& c) {
+    std::string problem;
+    in_transaction("abdm_hip transfer: check consent", [&] {
+      auto rows = spi_query(kConsentCheckSql, {c.consent_id, c.hip_id}, true);
+      problem = rows.empty() || !rows[0][0] ? "consent no longer known" : *rows[0][0];
+    });
+    return problem;
+  }
+
+  void run(const Claimed& c) {
+    std::string problem = consent_problem(c);
+    if (!problem.empty()) {
+      finish(c, false, problem, {});
+      return;
+    }
+    // One fresh key pair and nonce per request (API: ephemeral keys; reuse would let two
+    // requests share an AES key).
+    crypto::KeyMaterial ours = crypto::generate_key_material();
+    const json& km = c.key_material;
+    crypto::SessionKeys keys = crypto::sender_session_keys(
+        ours.private_key, ours.nonce, km.at("dhPublicKey").at("keyValue").get<std::string>(),
+        km.at("nonce").get<std::string>());
+
+    // The envelope from the core builder, split around its empty entries array, so the shape is
+    // defined once (proto::data_push) and the entries stream in between.
+    proto::PushKeyMaterial pk;
+    pk.expiry = std::chrono::time_point_cast<std::chrono::milliseconds>(Clock::now() + std::chrono::hours(24));
+    pk.key_value = ours.x509_public_key;  // X.509: the reference HIU parses only that (API §11.4)
+    pk.nonce = ours.nonce;
+    std::string envelope = proto::data_push(c.transaction_id, 1, 1, {}, pk).dump();
+    const std::string marker = "\"entries\":[]";
+    size_t at = envelope.find(marker);
+    if (at == std::string::npos) throw abdm::Error(abdm::sqlstate::kInternal, "", "push envelope without entries");
+
+    std::string spool_path = std::string(DataDir) + "/pg_abdm_push_" + c.transaction_id + ".json";
+    Spool spool(spool_path);
+    spool.write(std::string_view(envelope).substr(0, at + marker.size() - 1));
+    std::map<std::string, CareContextTally> tally;
+    std::string cipher;
+    bool first = true;
+    in_transaction("abdm_hip transfer: package", [&] {
+      spi_for_each(kRecordsSql, {c.hip_id, c.transaction_id}, 8, [&](const SqlRow& row) {
+        const std::string& ref = *row[0];
+        const std::string& bundle = *row[1];  // serialised once; these exact bytes are hashed and sent
+        cipher.resize(crypto::encrypted_size(bundle.size()));
+        crypto::encrypt_into(keys, bundle, cipher.data());
+        std::string head = std::string(first ? "" : ",") + "{\"careContextReference\":" + json_string(ref) +
+                           ",\"checksum\":" + json_string(crypto::md5_base64(bundle)) + ",\"content\":\"";
+        spool.write(head);
+        spool.write(cipher);
+        spool.write("\",\"media\":\"application/fhir+json\"}");
+        first = false;
+        CareContextTally& t = tally[ref];
+        t.entries++;
+        t.bytes += static_cast<long long>(bundle.size());
+        return true;
+      });
+    });
+    cipher.clear();
+    cipher.shrink_to_fit();
+    spool.write(std::string_view(envelope).substr(at + marker.size() - 1));
+    spool.finish();
+
+    // A revocation or expiry while packaging stops the push.
+    problem = consent_problem(c);
+    if (!problem.empty()) {
+      finish(c, false, problem, {});
+      return;
+    }
+    net::Result res = push(c, spool.path(), spool.size());
+    net::Classification cls = net::classify(res);
+    if (cls.verdict == net::Verdict::kSuccess) {
+      finish(c, true, "", tally);
+      return;
+    }
+    // Retry inside the 20-minute window; 4xx other than 408/429 will not get better.
+    bool retryable = cls.verdict == net::Verdict::kRetryable || cls.verdict == net::Verdict::kAuth;
+    net::BackoffPolicy p;
+    p.base = std::chrono::seconds(2);
+    p.cap = std::chrono::minutes(2);
+    auto delay = net::backoff_delay(p, c.attempts, rng_());
+    if (retryable && Clock::now() + delay < c.received_at + kPushWindow) {
+      in_transaction("abdm_hip transfer: retry later", [&] {
+        spi_exec(
+            "UPDATE abdm_hip.hi_request SET lease_until = NULL, error = $3, "
+            "next_attempt_at = now() + make_interval(secs => $4::float8 / 1000) "
+            "WHERE hip_id = $1 AND transaction_id = $2::uuid",
+            {c.hip_id, c.transaction_id, "push: " + cls.reason, std::to_string(delay.count())});
+      });
+      return;
+    }
+    finish(c, false, "push to the HIU failed: " + cls.reason, {});
+  }
+
+  net::Result push(const Claimed& c, const std::string& file, size_t size) {
+    net::Request req;
+    req.id = 1;
+    req.url = c.push_url;
+    req.body_file = file;
+    req.body_file_size = size;
+    req.timeout_ms = std::max(abdm_http_timeout_ms, 60000);
+    req.ca_file = abdm_ca_file ? abdm_ca_file : "";
+    req.verify_tls = abdm_verify_tls;
+    auto now = Clock::now();
+    CachedToken token = load_cached_token();
+    std::string rid = net::new_request_id();
+    if (!token.token.empty()) {
+      // Harmless where the HIU ignores it; the v0.5 spec lists Authorization on the push.
+      net::V3HeaderInput in;
+      in.access_token = token.token;
+      in.request_id = rid;
+      in.cm_id = abdm_cm_id;
+      in.hip_id = c.hip_id;
+      req.headers = net::build_v3_headers(in, now);
+    } else {
+      req.headers = net::build_v3_unauthenticated_headers(rid, abdm_cm_id, now);
+      req.headers.push_back({"X-HIP-ID", c.hip_id});
+    }
+    multi_.submit(std::move(req));
+    for (;;) {
+      std::vector<net::Result> done = multi_.poll(100);
+      if (!done.empty()) return std::move(done.front());
+      if (worker_should_stop()) {
+        multi_.abort_all();
+      }
+    }
+  }
+
+  // Records the end of a request and queues the notification, in one transaction.
+  void finish(const Claimed& c, bool transferred, const std::string& reason,
+              const std::map<std::string, CareContextTally>& tally) {
+    in_transaction("abdm_hip transfer: finish", [&] {
+      json delivered = json::object();
+      for (const auto& [ref, t] : tally) delivered[ref] = {{"entries", t.entries}, {"bytes", t.bytes}};
+      spi_query("SELECT abdm_hip.transfer_finished($1, $2::uuid, $3::boolean, $4, $5::jsonb)",
+                {c.hip_id, c.transaction_id, transferred ? "true" : "false",
+                 reason.empty() ? SqlValue() : SqlValue(reason), delivered.dump()});
+    });
+  }
+
+  net::HttpMulti multi_;
+  std::mt19937_64 rng_;
+};
+
+void transfer_loop() {
+  while (!worker_should_stop()) {
+    bool installed = false;
+    worker_step("abdm_hip transfer: start", [&] { installed = extension_installed(); });
+    if (installed) break;
+    worker_wait(10000);
+  }
+  std::optional<Transfer> transfer;
+  if (!worker_step("abdm_hip transfer: init", [&] { transfer.emplace(); })) return;
+  bool busy = false;
+  while (!worker_should_stop()) {
+    worker_wait(busy ? 0 : 1000);
+    if (!worker_step("abdm_hip transfer", [&] { busy = transfer->turn(); })) {
+      busy = false;
+      worker_wait(1000);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace abdm_pg
+
+extern "C" {
+PGDLLEXPORT void abdm_transfer_main(Datum) noexcept;
+}
+
+void abdm_transfer_main(Datum) noexcept {
+  abdm_pg::worker_startup(abdm_pg::WorkerKind::kTransfer, "abdm_hip transfer");
+  abdm_pg::guarded_void([] { abdm_pg::transfer_loop(); });
+  abdm_pg::withdraw_worker_latch(abdm_pg::WorkerKind::kTransfer);
+  proc_exit(0);
+}

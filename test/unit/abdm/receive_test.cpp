@@ -1,0 +1,73 @@
+#include "core/abdm/receive.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace abdm::proto;
+using nlohmann::json;
+
+namespace {
+const TimePoint kNow = parse_timestamp("2026-01-01T10:00:00.000Z", "now", TimestampMode::kStrictUtc);
+const json kHeaders = {{"REQUEST-ID", "499a5a4a-7dda-4f20-9b67-e24589627061"},
+                       {"TIMESTAMP", "2026-01-01T10:00:00.000Z"},
+                       {"X-HIP-ID", "IN1410000232_1"}};
+const char* kConfirm = R"({"confirmation": {"token": "123456", "linkRefNumber": "7c1e4bb2-58a4-4a53-8f0e-3c4d2b1a0f99"}})";
+const char* kPath = "/api/v3/hip/link/care-context/confirm";
+}  // namespace
+
+TEST(Receive, AcceptsAndNormalises) {
+  const Triage t = triage_inbound(kPath, kHeaders, json::parse(kConfirm), kNow);
+  EXPECT_EQ(t.http_status, 202);
+  EXPECT_TRUE(t.reply_body.is_null());
+  ASSERT_TRUE(t.accepted);
+  EXPECT_EQ(t.accepted->message.kind, MessageKind::kLinkConfirm);
+  EXPECT_EQ(t.accepted->headers.request_id, "499a5a4a-7dda-4f20-9b67-e24589627061");
+  EXPECT_EQ(t.accepted->normalized["kind"], "link_confirm");
+  EXPECT_EQ(t.accepted->normalized["confirmation"]["token"], "123456");
+}
+
+TEST(Receive, OrderIsPathThenHeadersThenBody) {
+  json bad_headers = kHeaders;
+  bad_headers.erase("REQUEST-ID");
+  EXPECT_EQ(triage_inbound("/api/v3/nope", bad_headers, json(), kNow).http_status, 404);
+  const Triage h = triage_inbound(kPath, bad_headers, json(), kNow);
+  EXPECT_EQ(h.http_status, 403);
+  EXPECT_EQ(h.field, "REQUEST-ID");
+  const Triage b = triage_inbound(kPath, kHeaders, json::parse(R"({"confirmation": {"token": "1"}})"), kNow);
+  EXPECT_EQ(b.http_status, 400);
+  EXPECT_EQ(b.field, "confirmation.linkRefNumber");
+  EXPECT_EQ(b.reply_body["error"]["code"], "ABDM-9999");
+  EXPECT_EQ(b.reply_body["error"]["message"], "confirmation.linkRefNumber: is required");
+  EXPECT_FALSE(b.accepted);
+}
+
+TEST(Receive, TextBodies) {
+  EXPECT_EQ(triage_inbound_text(kPath, kHeaders, kConfirm, kNow).http_status, 202);
+  const Triage not_json = triage_inbound_text(kPath, kHeaders, "{\"confirmation\": ", kNow);
+  EXPECT_EQ(not_json.http_status, 400);
+  EXPECT_EQ(not_json.field, "body");
+  EXPECT_EQ(not_json.reply_body["error"]["message"], "body: not valid JSON");
+  const Triage empty = triage_inbound_text(kPath, kHeaders, "  ", kNow);
+  EXPECT_EQ(empty.reply_body["error"]["code"], "ABDM-1064");
+  EXPECT_EQ(triage_inbound_text(kPath, kHeaders, std::string(kMaxBodyBytes + 1, ' '), kNow).http_status, 413);
+  // Path and header errors win over a broken body.
+  EXPECT_EQ(triage_inbound_text("/x", kHeaders, "{", kNow).http_status, 404);
+  json stale = kHeaders;
+  stale["TIMESTAMP"] = "2025-01-01T00:00:00.000Z";
+  EXPECT_EQ(triage_inbound_text(kPath, stale, "{", kNow).reply_body["error"]["code"], "ABDM-1016");
+}
+
+TEST(Receive, DeeplyNestedRequesterRefused) {
+  json nested = "x";
+  for (int i = 0; i < 50; ++i) nested = json::object({{"a", nested}});
+  json body = json::parse(R"({"notification": {"status": "GRANTED", "consentId": "1876f659-bb20-4000-88dc-b45f97252901",
+    "consentDetail": {"consentId": "1876f659-bb20-4000-88dc-b45f97252901", "patient": {"id": "a@sbx"},
+      "careContexts": [{"patientReference": "P", "careContextReference": "C"}], "purpose": {"code": "CAREMGT"},
+      "hip": {"id": "H"}, "hiTypes": ["Prescription"],
+      "permission": {"accessMode": "VIEW", "dateRange": {"from": "2020-01-01T00:00:00Z", "to": "2021-01-01T00:00:00Z"},
+                     "dataEraseAt": "2030-01-01T00:00:00Z"}}}})");
+  EXPECT_EQ(triage_inbound("/api/v3/consent/request/hip/notify", kHeaders, body, kNow).http_status, 202);
+  body["notification"]["consentDetail"]["requester"] = nested;
+  const Triage t = triage_inbound("/api/v3/consent/request/hip/notify", kHeaders, body, kNow);
+  EXPECT_EQ(t.http_status, 400);
+  EXPECT_EQ(t.field, "notification.consentDetail.requester");
+}
