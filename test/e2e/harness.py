@@ -1,0 +1,117 @@
+"""End-to-end test harness: the private cluster started by test/run-all (PG* environment), the
+extension freshly created in the database the workers serve, and the gateway/HIU simulator.
+
+Every test module runs as a plain script with /usr/bin/python3 and ends with the line
+"N passed, N failed" (test/run-all reads it).
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+import unittest
+
+import psycopg2
+import psycopg2.extras
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "test", "sim"))
+from simclient import SimProcess  # noqa: E402
+
+HIP = "IN2710000001"
+CLIENT_ID = "SBX_E2E"
+CLIENT_SECRET = "e2e-client-secret"
+
+
+def connect():
+    conn = psycopg2.connect("")  # PGHOST, PGPORT, PGUSER, PGDATABASE from test/run-all
+    conn.autocommit = True
+    return conn
+
+
+def q(conn, sql, *args):
+    with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+        cur.execute(sql, args)
+        return cur.fetchall() if cur.description else []
+
+
+def q1(conn, sql, *args):
+    rows = q(conn, sql, *args)
+    return rows[0] if rows else None
+
+
+def restart_cluster():
+    """pg_ctl restart of the harness cluster (workers included)."""
+    subprocess.run(["bash", "-c", f"source {ROOT}/test/lib/cluster.sh && abdm_cluster_restart"],
+                   check=True)
+
+
+def wait_until(fn, timeout=30.0, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class Env:
+    """One simulator for a test module; a fresh extension for every test."""
+
+    def __init__(self, **sim_settings):
+        settings = {"callback_delay_ms": 20}
+        settings.update(sim_settings)
+        dsn = "host={} port={} user={} dbname={}".format(
+            os.environ["PGHOST"], os.environ["PGPORT"], os.environ.get("PGUSER", "postgres"),
+            os.environ.get("PGDATABASE", "postgres"))
+        self.sim = SimProcess(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, hip_id=[HIP],
+                              dsn=dsn, settings=settings)
+        self.sim.__enter__()
+        self.c = self.sim.client
+        self.db = connect()
+
+    def close(self):
+        try:
+            self.db.close()
+        finally:
+            self.sim.__exit__(None, None, None)
+
+    def fresh(self):
+        """Drop and re-create the extension, point it at the simulator, register the facility."""
+        db = self.db
+        q(db, "DROP EXTENSION IF EXISTS abdm_hip CASCADE")
+        q(db, "CREATE EXTENSION abdm_hip")
+        q(db, "ALTER SYSTEM SET abdm_hip.gateway_url = %s", self.c.gateway_url)
+        q(db, "ALTER SYSTEM SET abdm_hip.client_id = %s", CLIENT_ID)
+        q(db, "ALTER SYSTEM SET abdm_hip.sms_notify_interval = '1 day'")
+        q(db, "SELECT pg_reload_conf()")
+        q(db, "SELECT abdm_hip.set_client_secret(%s)", CLIENT_SECRET)
+        q(db, "INSERT INTO abdm_hip.facility (hip_id, name) VALUES (%s, 'City General Hospital')", HIP)
+        self.c.clear(keep=["sessions"])
+        self.c.clear_faults()
+        time.sleep(0.2)  # let the workers see the reloaded settings
+
+    def outbox(self, kind=None):
+        if kind:
+            return q(self.db, "SELECT * FROM abdm_hip.outbox_status WHERE kind = %s ORDER BY id", kind)
+        return q(self.db, "SELECT * FROM abdm_hip.outbox_status ORDER BY id")
+
+    def wait_sent(self, kind, count=1, timeout=30.0):
+        return wait_until(lambda: (lambda rows: rows if len(rows) >= count else None)(
+            [r for r in self.outbox(kind) if r["status"] == "sent"]), timeout, what=f"{count} sent {kind}")
+
+
+def run(test_case_classes):
+    """Runs the given TestCase classes and prints the summary line test/run-all reads."""
+    suite = unittest.TestSuite()
+    loader = unittest.TestLoader()
+    for cls in test_case_classes:
+        suite.addTests(loader.loadTestsFromTestCase(cls))
+    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    failed = len(result.failures) + len(result.errors)
+    passed = result.testsRun - failed - len(result.skipped)
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(0 if failed == 0 else 1)

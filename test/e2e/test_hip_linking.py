@@ -1,0 +1,177 @@
+#!/usr/bin/python3
+"""HIP-initiated linking, new-record notifications and the SMS deep link, end to end: the HMIS
+inserts rows; triggers queue outbox rows; the sender worker delivers them to the simulated
+gateway (libcurl, real HTTP); the gateway's callbacks come back through abdm_hip.receive()."""
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import HIP, Env, q, q1, run, wait_until  # noqa: E402
+
+ENV = None
+
+
+def add_patient(db, ref, abha=None, mobile="9800083232", abha_number=None, name="Hina Patel"):
+    q(db, """INSERT INTO abdm_hip.patient (hip_id, patient_ref, name, gender, birth_date, mobile,
+                                          abha_number, abha_address)
+             VALUES (%s, %s, %s, 'F', '1990-04-12', %s, %s, %s)""", HIP, ref, name, mobile, abha_number, abha)
+
+
+def add_care_contexts(db, patient_ref, *contexts):
+    """contexts: (reference, hi_types list) — inserted in ONE statement."""
+    values = ",".join(q(db, "SELECT format('(%%L,%%L,%%L,%%L,%%L::text[])', %s::text, %s::text, %s::text, %s::text, %s::text[]) AS v",
+                        HIP, patient_ref, ref, f"Visit {ref}", types)[0]["v"] for ref, types in contexts)
+    q(db, f"INSERT INTO abdm_hip.care_context (hip_id, patient_ref, reference, display, hi_types) VALUES {values}")
+
+
+def link_states(db, patient_ref):
+    return {r["care_context_ref"]: r["link_status"]
+            for r in q(db, "SELECT * FROM abdm_hip.link_status(%s, %s)", HIP, patient_ref)}
+
+
+class HipInitiatedLinking(unittest.TestCase):
+    def setUp(self):
+        ENV.fresh()
+        self.db, self.c = ENV.db, ENV.c
+
+    def test_insert_links_through_token_then_carecontext(self):
+        add_patient(self.db, "P-1", abha="hinapatel@sbx", abha_number="91-1783-8610-1731")
+        add_care_contexts(self.db, "P-1", ("OPD-1", ["OPConsultation", "Prescription"]), ("OPD-2", ["Prescription"]))
+        wait_until(lambda: set(link_states(self.db, "P-1").values()) == {"linked"}, what="both linked")
+        token_calls = self.c.requests(route="generate-token")
+        self.assertEqual(len([r for r in token_calls if r["status"] == 202]), 1)
+        body = token_calls[0]["body"]
+        self.assertEqual(body["abhaNumber"], 91178386101731)  # a JSON number, dashes stripped
+        self.assertEqual((body["name"], body["gender"], body["yearOfBirth"]), ("Hina Patel", "F", 1990))
+        links = [r for r in self.c.requests(route="link-carecontext") if r["status"] == 202]
+        self.assertEqual(len(links), 1, "both care contexts go in one call")
+        entries = {e["hiType"]: e for e in links[0]["body"]["patient"]}
+        self.assertEqual(set(entries), {"OPConsultation", "Prescription"})
+        self.assertEqual(entries["Prescription"]["count"], 2)
+        self.assertEqual(len(entries["Prescription"]["careContexts"]), 2)
+        self.assertEqual(entries["OPConsultation"]["count"], 1)
+        self.assertEqual(links[0]["body"]["abhaNumber"], "91178386101731")  # string here, as sent to generate-token
+        hdr = {k.lower(): v for k, v in links[0]["headers"].items()}
+        self.assertTrue(hdr["x-link-token"].count(".") == 2 and not hdr["x-link-token"].startswith("Bearer"))
+        self.assertEqual(hdr["x-hip-id"], HIP)
+        # The gateway's record agrees.
+        linked = {l["careContextReference"] for l in self.c.links(hipId=HIP, abhaAddress="hinapatel@sbx")}
+        self.assertEqual(linked, {"OPD-1", "OPD-2"})
+
+    def test_token_is_reused_for_later_care_contexts(self):
+        add_patient(self.db, "P-2", abha="ravi.k@sbx")
+        add_care_contexts(self.db, "P-2", ("OPD-10", ["Prescription"]))
+        wait_until(lambda: link_states(self.db, "P-2") == {"OPD-10": "linked"}, what="first linked")
+        add_care_contexts(self.db, "P-2", ("LAB-11", ["DiagnosticReport"]))
+        wait_until(lambda: link_states(self.db, "P-2").get("LAB-11") == "linked", what="second linked")
+        self.assertEqual(len(self.c.requests(route="generate-token")), 1, "never a second token request")
+        self.assertEqual(len([r for r in self.c.requests(route="link-carecontext") if r["status"] == 202]), 2)
+
+    def test_new_hi_type_on_linked_care_context_notifies(self):
+        add_patient(self.db, "P-3", abha="asha.n@sbx")
+        add_care_contexts(self.db, "P-3", ("IPD-20", ["DischargeSummary"]))
+        wait_until(lambda: link_states(self.db, "P-3") == {"IPD-20": "linked"}, what="linked")
+        q(self.db, "UPDATE abdm_hip.care_context SET hi_types = hi_types || '{DiagnosticReport,Invoice}' "
+                   "WHERE hip_id = %s AND reference = 'IPD-20'", HIP)
+        calls = self.c.wait_for_requests("context-notify")
+        n = calls[0]["body"]["notification"]
+        self.assertEqual(sorted(n["hiTypes"]), ["DiagnosticReport", "Invoice"], "only the new types")
+        self.assertEqual(n["careContext"], {"patientReference": "P-3", "careContextReference": "IPD-20"})
+        self.assertEqual(n["patient"]["id"], "asha.n@sbx")
+        self.c.wait_for_deliveries(kind="context-on-notify")
+        # The same types again: nothing new to tell.
+        q(self.db, "UPDATE abdm_hip.care_context SET display = 'IPD stay' WHERE reference = 'IPD-20'")
+        time.sleep(0.5)
+        self.assertEqual(len(self.c.requests(route="context-notify")), 1)
+
+    def test_patient_without_abha_gets_one_sms_per_interval(self):
+        add_patient(self.db, "P-4", abha=None, mobile="+91 98765 43210")
+        add_care_contexts(self.db, "P-4", ("OPD-30", ["Prescription"]))
+        sms = self.c.wait_for_requests("sms-notify2")
+        self.assertEqual(sms[0]["body"]["notification"]["phoneNo"], "9876543210")
+        self.assertEqual(sms[0]["body"]["notification"]["hip"]["id"], HIP)
+        wait_until(lambda: q1(self.db, "SELECT status FROM abdm_hip.sms_notification WHERE patient_ref = 'P-4'")
+                   ["status"] == "acknowledged", what="sms acknowledged")
+        add_care_contexts(self.db, "P-4", ("OPD-31", ["Prescription"]))
+        time.sleep(0.8)
+        self.assertEqual(len(self.c.requests(route="sms-notify2")), 1, "once per interval")
+        self.assertEqual(link_states(self.db, "P-4"), {"OPD-30": "no_abha_address", "OPD-31": "no_abha_address"})
+
+
+class SenderBehaviour(unittest.TestCase):
+    def setUp(self):
+        ENV.fresh()
+        self.db, self.c = ENV.db, ENV.c
+
+    def test_5xx_is_retried_with_the_same_request_id(self):
+        self.c.add_fault("/v3/token/generate-token", status=503, times=2)
+        add_patient(self.db, "P-5", abha="retry.me@sbx")
+        add_care_contexts(self.db, "P-5", ("OPD-40", ["Prescription"]))
+        wait_until(lambda: link_states(self.db, "P-5") == {"OPD-40": "linked"}, timeout=60, what="linked after retries")
+        calls = self.c.requests(route="generate-token")
+        self.assertEqual([r["status"] for r in calls], [503, 503, 202])
+        ids = {v for r in calls for k, v in r["headers"].items() if k.lower() == "request-id"}
+        self.assertEqual(len(ids), 1, "REQUEST-ID stable across retries")
+        row = ENV.outbox("generate_token")[0]
+        self.assertEqual((row["status"], row["attempts"]), ("sent", 3))
+
+    def test_expired_session_is_renewed_once(self):
+        add_patient(self.db, "P-6", abha="first.one@sbx")
+        add_care_contexts(self.db, "P-6", ("OPD-50", ["Prescription"]))
+        ENV.wait_sent("link_carecontext")
+        sessions_before = self.c.sessions()["issued"]
+        self.c.expire_sessions()
+        add_patient(self.db, "P-7", abha="second.one@sbx")
+        add_care_contexts(self.db, "P-7", ("OPD-51", ["Prescription"]))
+        wait_until(lambda: link_states(self.db, "P-7") == {"OPD-51": "linked"}, what="linked with a new session")
+        self.assertEqual(self.c.sessions()["issued"], sessions_before + 1)
+        statuses = [r["status"] for r in self.c.requests(route="generate-token") if r["body"]["abhaAddress"] == "second.one@sbx"]
+        self.assertEqual(statuses, [401, 202])
+
+    def test_4xx_fails_at_once_with_the_reason(self):
+        self.c.add_fault("/v3/token/generate-token", status=400)
+        add_patient(self.db, "P-8", abha="refused@sbx")
+        add_care_contexts(self.db, "P-8", ("OPD-60", ["Prescription"]))
+        row = wait_until(lambda: (lambda r: r if r and r[0]["status"] == "failed" else None)(ENV.outbox("generate_token")),
+                         what="failed row")[0]
+        self.assertEqual(row["attempts"], 1)
+        self.assertEqual(row["last_http_status"], 400)
+        self.assertIn("ABDM-9999", row["last_error"])
+        st = q1(self.db, "SELECT * FROM abdm_hip.link_status(%s, 'P-8')", HIP)
+        self.assertEqual(st["link_status"], "failed")
+        self.assertEqual(st["token_status"], "failed")
+
+    def test_200_with_error_envelope_is_a_failure(self):
+        self.c.add_fault("/v3/token/generate-token", error_envelope=True)
+        add_patient(self.db, "P-9", abha="envelope@sbx")
+        add_care_contexts(self.db, "P-9", ("OPD-70", ["Prescription"]))
+        row = wait_until(lambda: (lambda r: r if r and r[0]["status"] == "failed" else None)(ENV.outbox("generate_token")),
+                         what="failed row")[0]
+        self.assertEqual(row["last_http_status"], 200)
+
+    def test_duplicate_token_request_is_not_repeated(self):
+        self.c.add_fault("/v3/token/generate-token", callback={"error": {"code": "ABDM-1092: ", "message": "duplicate"}})
+        add_patient(self.db, "P-10", abha="dupe@sbx")
+        add_care_contexts(self.db, "P-10", ("OPD-80", ["Prescription"]))
+        wait_until(lambda: q1(self.db, "SELECT status FROM abdm_hip.link_token WHERE abha_address='dupe@sbx'")["status"] == "failed",
+                   what="token failed")
+        add_care_contexts(self.db, "P-10", ("OPD-81", ["Prescription"]))
+        time.sleep(0.8)
+        self.assertEqual(len(self.c.requests(route="generate-token")), 1, "no loop on generate-token")
+        tok = q1(self.db, "SELECT retry_after > now() + interval '5 minutes' AS waits, last_error FROM abdm_hip.link_token WHERE abha_address='dupe@sbx'")
+        self.assertTrue(tok["waits"])
+        self.assertIn("ABDM-1092", tok["last_error"])
+
+    def test_sender_runs_as_a_named_worker(self):
+        rows = q(self.db, "SELECT backend_type FROM pg_stat_activity WHERE backend_type LIKE 'abdm_hip%%' ORDER BY 1")
+        self.assertEqual([r["backend_type"] for r in rows], ["abdm_hip sender", "abdm_hip transfer"])
+
+
+if __name__ == "__main__":
+    ENV = Env()
+    try:
+        run([HipInitiatedLinking, SenderBehaviour])
+    finally:
+        ENV.close()
