@@ -9,10 +9,12 @@ MODULE_big = abdm_hip
 MODULEDIR  = extension
 PG_CONFIG ?= pg_config
 
-CORE_MODULES ?= util crypto fhir abdm net
-CORE_SRCS := $(sort $(shell find $(addprefix src/core/,$(CORE_MODULES)) -name '*.cpp' 2>/dev/null))
-PG_SRCS   := $(sort $(wildcard src/pg/*.cpp))
-OBJS       = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
+# The PostgreSQL-free core is built once, by CMake (the same build the unit tests use), as static
+# libraries that are linked into abdm_hip.so; PGXS compiles only the glue in src/pg.
+CORE_BUILD ?= build
+CORE_LIBS   = $(foreach m,abdm fhir crypto net util,$(CORE_BUILD)/libabdm_$(m).a)
+PG_SRCS    := $(sort $(wildcard src/pg/*.cpp))
+OBJS        = $(PG_SRCS:.cpp=.o)
 
 # The extension script is assembled from small parts, one job each, in name order.
 SCHEMA_PARTS := $(sort $(wildcard sql/schema/*.sql))
@@ -22,7 +24,7 @@ DATA          = control/$(EXT_NAME).control $(wildcard sql/$(EXT_NAME)--*--*.sql
 PG_CPPFLAGS = -Isrc $(shell pkg-config --cflags libcurl 2>/dev/null)
 PG_CXXFLAGS = -std=c++20 -fPIC -O2 -Wall -Wno-unused-parameter -Wno-missing-field-initializers \
               -Wno-register -fno-omit-frame-pointer -MMD -MP
-SHLIB_LINK  = -lssl -lcrypto -lcurl -lmicrohttpd -lstdc++
+SHLIB_LINK  = -Wl,--start-group $(CORE_LIBS) -Wl,--end-group -lssl -lcrypto -lcurl -lmicrohttpd -lstdc++
 
 # pg_regress: every sql/*.sql is a test; `setup` (CREATE EXTENSION, fixtures) runs first, `teardown` (DROP EXTENSION) last.
 REGRESS_ALL  := $(basename $(notdir $(wildcard sql/*.sql)))
@@ -37,6 +39,14 @@ override with_llvm = no
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# cmake decides what is stale in the core; asking it every time is cheap.
+$(CORE_LIBS): core
+.PHONY: core
+core:
+	cmake -S . -B $(CORE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(CORE_BUILD) -j$$(nproc) --target $(foreach m,abdm fhir crypto net util,abdm_$(m))
+$(shlib): $(CORE_LIBS)
+
 $(EXT_NAME)--$(EXTVERSION).sql: $(SCHEMA_PARTS)
 	cat $^ > $@
 
@@ -45,7 +55,7 @@ build-regress:
 	mkdir -p $@
 
 # The glue may include core headers after postgres.h; core files compiled on their own may not.
-src/pg/%.o: override CPPFLAGS += -DABDM_PG_GLUE=1
+override CPPFLAGS += -DABDM_PG_GLUE=1
 
 # Rebuild an object when a header it includes changes (-MMD writes foo.d beside foo.o): a stale
 # object compiled against an older struct layout would crash at run time.

@@ -3,7 +3,7 @@
 -- The HMIS reads statuses but not secrets, OTP hashes, tokens or inbound bodies.
 SET ROLE regress_hmis;
 SELECT count(*) >= 0 AS can_read_consents FROM abdm_hip.consent;
-SELECT status FROM abdm_hip.link_token;
+SELECT count(*) >= 0 AS can_read_token_status FROM (SELECT status FROM abdm_hip.link_token) t;
 SELECT token FROM abdm_hip.link_token;
 SELECT * FROM abdm_hip.secret;
 SELECT * FROM abdm_hip.link_request;

@@ -6,7 +6,7 @@ SET ROLE regress_hmis;
 -- A good patient and two care contexts.
 INSERT INTO abdm_hip.patient (hip_id, patient_ref, name, gender, birth_date, mobile, abha_number, abha_address)
 VALUES ('IN2710000001', 'MRN-1001', 'Hina Patel', 'F', '1990-04-12', '+91 98000 83232', '91-1783-8610-1731', 'hinapatel@sbx');
-SELECT patient_ref, year_of_birth, abdm_hip.normalize_mobile(mobile) AS mobile FROM abdm_hip.patient;
+SELECT patient_ref, year_of_birth, abdm_hip.normalize_mobile(mobile) AS mobile FROM abdm_hip.patient WHERE patient_ref LIKE 'MRN-%';
 INSERT INTO abdm_hip.care_context (hip_id, patient_ref, reference, display, hi_types, visit_at)
 VALUES ('IN2710000001', 'MRN-1001', 'OPD-2024-05-20', 'OPD visit 20 May 2024', '{OPConsultation,Prescription}', '2024-05-20 10:00+05:30');
 
@@ -36,8 +36,8 @@ INSERT INTO abdm_hip.health_record (hip_id, care_context_ref, hi_type, recorded_
 VALUES ('IN2710000001', 'OPD-2024-05-20', 'Lab', now(), '{"resourceType": "Bundle", "type": "document"}');
 
 -- Nothing of the refused rows was kept.
-SELECT count(*) AS patients FROM abdm_hip.patient;
-SELECT count(*) AS care_contexts FROM abdm_hip.care_context;
+SELECT count(*) AS patients FROM abdm_hip.patient WHERE patient_ref LIKE 'MRN-%';
+SELECT count(*) AS care_contexts FROM abdm_hip.care_context WHERE patient_ref LIKE 'MRN-%';
 
 -- Domains refuse bad values too (for function arguments and wire-filled tables).
 SELECT 'abc@sbx'::abdm_hip.abha_address;

@@ -87,6 +87,8 @@ class Env:
         q(db, "ALTER SYSTEM SET abdm_hip.gateway_url = %s", self.c.gateway_url)
         q(db, "ALTER SYSTEM SET abdm_hip.client_id = %s", CLIENT_ID)
         q(db, "ALTER SYSTEM SET abdm_hip.sms_notify_interval = '1 day'")
+        # Linking OTPs go to the simulator's SMS hook (any JSON it receives is recorded).
+        q(db, "ALTER SYSTEM SET abdm_hip.otp_sms_url = %s", self.c.urls["hooks"] + "/sms")
         q(db, "SELECT pg_reload_conf()")
         q(db, "SELECT abdm_hip.set_client_secret(%s)", CLIENT_SECRET)
         q(db, "INSERT INTO abdm_hip.facility (hip_id, name) VALUES (%s, 'City General Hospital')", HIP)

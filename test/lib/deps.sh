@@ -8,6 +8,9 @@ ABDM_DEBIAN_PACKAGES=(
   python3 python3-cryptography python3-psycopg2 python3-jsonschema
   libipc-run-perl nghttp2-server
 )
+# The FHIR profile layer runs on Node.js (npm packages from test/fhir/package-lock.json); a
+# machine that already has node and npm keeps its own.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || ABDM_DEBIAN_PACKAGES+=(nodejs npm)
 
 abdm_install_deps() {
   local missing=()

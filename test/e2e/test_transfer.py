@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""Consent → health-information request → encrypted push → transfer notification, end to end.
+The HIU side of the simulator decrypts with its own Python Fidelius (not linked to src/core)."""
+import copy
+import json
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import HIP, ROOT, Env, q, q1, run, wait_until  # noqa: E402
+
+ENV = None
+RECORDS = os.path.join(ROOT, "test", "data", "fhir", "records")
+
+
+def record_input(hi_type, patient_ref, date):
+    with open(os.path.join(RECORDS, f"{hi_type}.json")) as f:
+        rec = json.load(f)
+    rec["patient"]["ref"] = patient_ref
+    rec["document"]["date"] = date
+    rec["document"].pop("id", None)
+    return rec
+
+
+def add_record(db, cc_ref, hi_type, patient_ref, recorded_at):
+    rec = record_input(hi_type, patient_ref, recorded_at)
+    q(db, """INSERT INTO abdm_hip.health_record (hip_id, care_context_ref, hi_type, recorded_at, bundle)
+             VALUES (%s, %s, %s, %s, abdm_hip.fhir_document(%s, %s::jsonb))""",
+      HIP, cc_ref, hi_type, recorded_at, hi_type, json.dumps(rec))
+
+
+def stored_bundles(db, refs_and_types):
+    """bundle::text of the records expected to leave, keyed by (care context, recorded_at)."""
+    return sorted(r["b"] for r in q(db, """
+        SELECT bundle::text AS b FROM abdm_hip.health_record
+        WHERE (care_context_ref, hi_type, recorded_at) IN (SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[]))""",
+        [x[0] for x in refs_and_types], [x[1] for x in refs_and_types], [x[2] for x in refs_and_types]))
+
+
+class Transfer(unittest.TestCase):
+    ABHA = "meera.r@sbx"
+
+    def setUp(self):
+        ENV.fresh()
+        self.db, self.c = ENV.db, ENV.c
+        db = self.db
+        q(db, """INSERT INTO abdm_hip.patient (hip_id, patient_ref, name, gender, birth_date, mobile)
+                 VALUES (%s, 'T-1', 'Meera Rao', 'F', '1984-02-01', '9811111111')""", HIP)
+        q(db, """INSERT INTO abdm_hip.care_context (hip_id, patient_ref, reference, display, hi_types, visit_at) VALUES
+                 (%s, 'T-1', 'OPD-A', 'OPD visit 10 Mar 2024', '{Prescription,OPConsultation}', '2024-03-10'),
+                 (%s, 'T-1', 'LAB-B', 'Lab tests 31 Mar 2024', '{DiagnosticReport}', '2024-03-31'),
+                 (%s, 'T-1', 'OPD-C', 'OPD visit 12 Mar 2024', '{Prescription}', '2024-03-12'),
+                 (%s, 'T-1', 'OPD-D', 'OPD visit 15 Mar 2024', '{Prescription}', '2024-03-15')""", HIP, HIP, HIP, HIP)
+        add_record(db, "OPD-A", "Prescription", "T-1", "2024-03-10T10:00:00Z")        # sent
+        add_record(db, "OPD-A", "OPConsultation", "T-1", "2024-03-10T10:00:00Z")      # type not consented
+        add_record(db, "LAB-B", "DiagnosticReport", "T-1", "2024-03-31T23:59:59Z")    # just inside the range
+        add_record(db, "LAB-B", "DiagnosticReport", "T-1", "2024-04-01T00:00:01Z")    # just outside
+        add_record(db, "OPD-C", "Prescription", "T-1", "2024-03-12T09:00:00Z")        # care context not consented
+        # OPD-D is consented but has no record: it must be reported, not skipped.
+
+    def grant(self, **extra):
+        params = dict(hipId=HIP, abhaAddress=self.ABHA,
+                      careContexts=[{"patientReference": "T-1", "careContextReference": r} for r in ("OPD-A", "LAB-B", "OPD-D")],
+                      hiTypes=["Prescription", "DiagnosticReport"],
+                      dateRange={"from": "2024-01-01T00:00:00.000Z", "to": "2024-12-31T23:59:59.000Z"})
+        params.update(extra)
+        g = self.c.consent_notify(**params)
+        self.assertEqual(g["delivery"]["status"], 202, g["delivery"])
+        ENV.wait_sent("consent_on_notify")
+        return g["consentId"]
+
+    def request(self, consent_id, **extra):
+        params = dict(consentId=consent_id,
+                      dateRange={"from": "2024-03-01T00:00:00.000Z", "to": "2024-03-31T23:59:59.999Z"})
+        params.update(extra)
+        r = self.c.hi_request(**params)
+        self.assertEqual(r["delivery"]["status"], 202, r["delivery"])
+        return r["transactionId"]
+
+    def notification(self, txn):
+        n = wait_until(lambda: [x for x in self.c.requests(route="hi-notify")
+                                if x["body"]["notification"]["transactionId"] == txn], what="hi-notify")[0]
+        st = n["body"]["notification"]["statusNotification"]
+        return st["sessionStatus"], {s["careContextReference"]: s["hiStatus"] for s in st["statusResponses"]}
+
+    def test_round_trip_sends_exactly_the_consented_records_byte_for_byte(self):
+        txn = self.request(self.grant())
+        t = self.c.wait_for_transfer(txn)
+        self.assertEqual(t["summary"]["pushes"], 1)
+        self.assertTrue(all(e["ok"] and e["checksumOk"] for e in t["entries"]), t["entries"])
+        got = sorted(e["plaintext"] for e in self.c.hiu_transfer(txn, plaintext=True)["entries"])
+        want = stored_bundles(self.db, [("OPD-A", "Prescription", "2024-03-10T10:00:00Z"),
+                                        ("LAB-B", "DiagnosticReport", "2024-03-31T23:59:59Z")])
+        self.assertEqual(len(got), 2)
+        self.assertEqual(got, want, "decrypted bundles equal the stored ones")
+        push = t["pushes"][0]
+        self.assertEqual((push["pageNumber"], push["pageCount"]), (1, 1))
+        self.assertEqual(push["keyEncoding"], "x509", "the HIP's key goes out X.509-encoded")
+        session, per_cc = self.notification(txn)
+        self.assertEqual(session, "TRANSFERRED")
+        self.assertEqual(per_cc, {"OPD-A": "DELIVERED", "LAB-B": "DELIVERED", "OPD-D": "ERRORED"})
+        ack = self.c.requests(route="hi-on-request")[0]["body"]
+        self.assertEqual(ack["hiRequest"]["sessionStatus"], "ACKNOWLEDGED")
+        rows = q(self.db, "SELECT care_context_ref, care_context_status, entries FROM abdm_hip.transfer_status "
+                          "WHERE transaction_id = %s ORDER BY 1", txn)
+        self.assertEqual([(r["care_context_ref"], r["care_context_status"], r["entries"]) for r in rows],
+                         [("LAB-B", "delivered", 1), ("OPD-A", "delivered", 1), ("OPD-D", "errored", 0)])
+
+    def test_raw_and_x509_hiu_keys_both_work(self):
+        cid = self.grant()
+        txn = self.request(cid, keyEncoding="x509")
+        t = self.c.wait_for_transfer(txn)
+        self.assertTrue(all(e["ok"] for e in t["entries"]))
+        self.assertEqual(len(t["entries"]), 2)
+
+    def test_revoked_consent_is_refused_and_nothing_is_pushed(self):
+        cid = self.grant()
+        r = self.c.consent_notify(status="REVOKED", consentId=cid, hipId=HIP)
+        self.assertEqual(r["delivery"]["status"], 202)
+        self.assertIsNone(q1(self.db, "SELECT artefact FROM abdm_hip.consent WHERE consent_id = %s", cid)["artefact"],
+                          "the artefact is deleted on revocation")
+        txn = self.request(cid)
+        ack = wait_until(lambda: self.c.requests(route="hi-on-request"), what="on-request")[0]["body"]
+        self.assertEqual(ack["error"]["code"], "ABDM-1062")
+        self.assertEqual(ack["hiRequest"]["sessionStatus"], "ERRORED")
+        session, per_cc = self.notification(txn)
+        self.assertEqual(session, "FAILED")
+        time.sleep(0.5)
+        self.assertEqual(self.c.hiu_transfer(txn)["summary"]["pushes"], 0)
+
+    def test_unknown_consent_and_expired_key_are_refused(self):
+        cid = self.grant()
+        self.request("0d6c4c5e-4b7e-4f1e-9a11-000000000000")
+        self.request(cid, keyExpiresIn=-60)
+        self.request(cid, dateRange={"from": "2023-06-01T00:00:00.000Z", "to": "2024-03-31T00:00:00.000Z"})
+        acks = wait_until(lambda: (lambda a: a if len(a) == 3 else None)(self.c.requests(route="hi-on-request")),
+                          what="three answers")
+        codes = sorted(a["body"]["error"]["code"] for a in acks)
+        self.assertEqual(codes, ["ABDM-1001", "ABDM-1063", "ABDM-9999"])
+
+    def test_hiu_down_then_up_is_retried(self):
+        cid = self.grant()
+        self.c.hiu_down()
+        txn = self.request(cid)
+        wait_until(lambda: q1(self.db, "SELECT attempts FROM abdm_hip.hi_request WHERE transaction_id = %s", txn)["attempts"] >= 1
+                   and q1(self.db, "SELECT error FROM abdm_hip.hi_request WHERE transaction_id = %s", txn)["error"],
+                   what="a failed push attempt")
+        self.c.hiu_up()
+        t = self.c.wait_for_transfer(txn, timeout=90)
+        self.assertEqual(t["summary"]["pushes"], 1)
+        self.assertEqual(self.notification(txn)[0], "TRANSFERRED")
+
+    def test_hiu_4xx_fails_the_transfer(self):
+        cid = self.grant()
+        self.c.add_fault("/hiu/data-push", status=400)
+        txn = self.request(cid)
+        session, per_cc = self.notification(txn)
+        self.assertEqual(session, "FAILED")
+        self.assertEqual(set(per_cc.values()), {"ERRORED"})
+        row = q1(self.db, "SELECT status, error FROM abdm_hip.hi_request WHERE transaction_id = %s", txn)
+        self.assertEqual(row["status"], "failed")
+        self.assertIn("400", row["error"])
+
+    def test_same_transaction_asked_twice_is_answered_not_repeated(self):
+        cid = self.grant()
+        txn = self.request(cid)
+        self.c.wait_for_transfer(txn)
+        self.request(cid, transactionId=txn)
+        wait_until(lambda: len(self.c.requests(route="hi-on-request")) == 2, what="second answer")
+        time.sleep(0.5)
+        # (The simulator starts a new HIU record for a re-sent transaction, so count the POSTs.)
+        self.assertEqual(len([r for r in self.c.requests(server="hiu") if r["method"] == "POST"]), 1, "pushed once")
+        self.assertEqual(len(self.c.requests(route="hi-notify")), 1, "notified once")
+
+
+if __name__ == "__main__":
+    ENV = Env()
+    try:
+        run([Transfer])
+    finally:
+        ENV.close()

@@ -1,0 +1,85 @@
+// The building blocks: name-based UUIDs, FHIR primitive formats, the record reader.
+#include "core/fhir/record_reader.hpp"
+#include "core/fhir/uuid.hpp"
+#include "core/fhir/values.hpp"
+#include "fhir_test_support.hpp"
+
+namespace abdm::fhir::testing {
+namespace {
+
+using nlohmann::json;
+
+TEST(Uuid, Version5MatchesRfc4122Vectors) {
+  // Python's uuid.uuid5(uuid.NAMESPACE_DNS, "python.org"), the RFC 4122 reference construction.
+  EXPECT_EQ(uuid_v5("6ba7b810-9dad-11d1-80b4-00c04fd430c8", "python.org"), "886313e1-3b8a-5372-9b90-0c9aee199e5d");
+  EXPECT_EQ(uuid_v5(kUuidNamespaceUrl, "https://nrces.in/ndhm/fhir/r4"), "fb22815e-a388-583f-b39c-c23eabb32d56");
+  EXPECT_EQ(sha1_hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+}
+
+TEST(Uuid, Recognises) {
+  EXPECT_TRUE(is_uuid("886313e1-3b8a-5372-9b90-0c9aee199e5d"));
+  EXPECT_TRUE(is_uuid("886313E1-3B8A-5372-9B90-0C9AEE199E5D"));
+  EXPECT_FALSE(is_uuid("886313e1-3b8a-5372-9b90-0c9aee199e5"));
+  EXPECT_FALSE(is_uuid("886313e1x3b8a-5372-9b90-0c9aee199e5d"));
+  EXPECT_FALSE(is_uuid("g86313e1-3b8a-5372-9b90-0c9aee199e5d"));
+}
+
+TEST(Values, Dates) {
+  EXPECT_EQ(check_date("2024", "d"), "2024");
+  EXPECT_EQ(check_date("2024-02", "d"), "2024-02");
+  EXPECT_EQ(check_date("2024-02-29", "d"), "2024-02-29");
+  EXPECT_NE(error_of([] { check_date("2023-02-29", "record.patient.birth_date"); }).find("record.patient.birth_date"), std::string::npos);
+  EXPECT_NE(error_of([] { check_date("2024-13-01", "d"); }), "");
+  EXPECT_NE(error_of([] { check_date("24-01-01", "d"); }), "");
+  EXPECT_EQ(check_date_time("2024-03-14T10:35:00+05:30", "d"), "2024-03-14T10:35:00+05:30");
+  EXPECT_EQ(check_date_time("2024-03-14T10:35:00.123Z", "d"), "2024-03-14T10:35:00.123Z");
+  EXPECT_EQ(check_date_time("2024-03-14", "d"), "2024-03-14");
+  EXPECT_NE(error_of([] { check_date_time("2024-03-14T10:35+05:30", "d"); }), "");  // seconds required
+  EXPECT_NE(error_of([] { check_date_time("2024-03-14T10:35:00", "d"); }), "");     // zone required
+  EXPECT_NE(error_of([] { check_date_time("2024-03-14 10:35:00+05:30", "d"); }), "");
+  EXPECT_NE(error_of([] { check_instant("2024-03-14", "record.document.date"); }).find("record.document.date: "), std::string::npos);
+}
+
+TEST(Values, Base64) {
+  check_base64("QUJD", "x");
+  check_base64("QUI=", "x");
+  check_base64("QQ==", "x");
+  EXPECT_NE(error_of([] { check_base64("QUJ", "record.attachments[0].data"); }).find("record.attachments[0].data"), std::string::npos);
+  EXPECT_NE(error_of([] { check_base64("QU=D", "x"); }), "");
+  EXPECT_NE(error_of([] { check_base64("Q===", "x"); }), "");
+  EXPECT_NE(error_of([] { check_base64("QU JD", "x"); }), "");
+  EXPECT_NE(error_of([] { check_base64("", "x"); }), "");
+  EXPECT_TRUE(base64_starts_with("JVBERi0xLjQK", "%PDF-"));
+  EXPECT_FALSE(base64_starts_with("QUJD", "%PDF-"));
+}
+
+TEST(Values, Money) {
+  EXPECT_EQ(check_money(8.4, "m"), 840);
+  EXPECT_EQ(check_money(0, "m"), 0);
+  EXPECT_EQ(check_money(90.5, "m"), 9050);
+  EXPECT_NE(error_of([] { check_money(1.005, "m"); }), "");
+  EXPECT_NE(error_of([] { check_money(-1, "m"); }), "");
+}
+
+TEST(Reader, UnknownFieldIsNamedBeforeAnythingElse) {
+  json v = {{"nmae", "x"}};
+  EXPECT_EQ(error_of([&] { Fields f(v, "record.patient", {"name"}); }), "record.patient.nmae: unknown field");
+}
+
+TEST(Reader, RequiredAndTypes) {
+  json v = {{"name", 5}, {"list", "x"}, {"nothing", nullptr}};
+  Fields f(v, "record.patient", {"name", "ref", "list", "nothing"});
+  EXPECT_EQ(error_of([&] { f.str("ref"); }), "record.patient.ref: required");
+  EXPECT_EQ(error_of([&] { f.str("name"); }), "record.patient.name: must be a string, not a number");
+  EXPECT_EQ(error_of([&] { f.values("list"); }), "record.patient.list: must be an array, not a string");
+  EXPECT_FALSE(f.opt_str("nothing").has_value());  // null is absent
+  try {
+    f.str("ref");
+  } catch (const Error& e) {
+    EXPECT_EQ(e.sqlstate(), "23502");
+    EXPECT_EQ(e.field(), "record.patient.ref");
+  }
+}
+
+}  // namespace
+}  // namespace abdm::fhir::testing
