@@ -109,7 +109,9 @@ BEGIN
   GET DIAGNOSTICS m = ROW_COUNT; n := n + m;
   DELETE FROM abdm_hip.discovery WHERE created_at < now() - keep;
   GET DIAGNOSTICS m = ROW_COUNT; n := n + m;
-  DELETE FROM abdm_hip.link_request WHERE status <> 'pending' AND created_at < now() - keep;
+  -- A link request that was never confirmed goes too once it is long expired (with its OTP hash).
+  DELETE FROM abdm_hip.link_request
+   WHERE (status <> 'pending' OR otp_expires_at < now() - keep) AND created_at < now() - keep;
   GET DIAGNOSTICS m = ROW_COUNT; n := n + m;
   RETURN n;
 END

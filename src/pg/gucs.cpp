@@ -7,6 +7,8 @@ extern "C" {
 #include "utils/guc.h"
 }
 
+#include <strings.h>
+
 #include "pg/gucs.hpp"
 
 extern "C" {
@@ -22,6 +24,7 @@ char* abdm_ca_file = nullptr;
 bool abdm_verify_tls = true;
 int abdm_http_timeout_ms = 10000;
 int abdm_max_attempts = 8;
+int abdm_max_in_flight = 64;
 int abdm_retention_days = 30;
 char* abdm_sms_notify_interval = nullptr;
 char* abdm_sms_phone_format = nullptr;
@@ -30,12 +33,24 @@ int abdm_max_clock_skew_s = 540;
 int abdm_otp_expiry_s = 600;
 int abdm_otp_max_attempts = 3;
 char* abdm_otp_sms_url = nullptr;
+bool abdm_otp_notify = false;
 int abdm_yob_tolerance = 5;
 double abdm_name_match_threshold = 0.6;
 char* abdm_link_auth_type = nullptr;
 }
 
 namespace abdm_pg {
+namespace {
+
+// An SMS hook must be an http(s) URL: refused when set, not when the first OTP needs it.
+bool check_http_url(char** value, void**, GucSource) {
+  if (*value == nullptr || **value == '\0') return true;
+  if (strncasecmp(*value, "http://", 7) == 0 || strncasecmp(*value, "https://", 8) == 0) return true;
+  GUC_check_errdetail("The value must start with http:// or https://.");
+  return false;
+}
+
+}  // namespace
 
 void define_gucs() {
   DefineCustomStringVariable("abdm_hip.gateway_url", "Base URL of the ABDM gateway (V3).",
@@ -77,6 +92,11 @@ void define_gucs() {
   DefineCustomIntVariable("abdm_hip.max_attempts",
                           "Attempts for an outbound call before it is marked failed.", nullptr,
                           &abdm_max_attempts, 8, 1, 100, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.max_in_flight",
+                          "Outbound calls the sender keeps in flight at once, whatever the queue "
+                          "length (bounds its sockets and memory).",
+                          nullptr, &abdm_max_in_flight, 64, 1, 1024, PGC_SIGHUP, 0, nullptr, nullptr,
+                          nullptr);
   DefineCustomIntVariable("abdm_hip.retention_days",
                           "Days that finished outbox/inbox/transfer history is kept.", nullptr,
                           &abdm_retention_days, 30, 1, 3650, PGC_SIGHUP, 0, nullptr, nullptr,
@@ -107,8 +127,13 @@ void define_gucs() {
   DefineCustomStringVariable("abdm_hip.otp_sms_url",
                              "HTTP endpoint the sender calls to deliver a linking OTP by SMS; "
                              "empty = only NOTIFY abdm_hip_otp for an HMIS-side sender.",
-                             nullptr, &abdm_otp_sms_url, "", PGC_SIGHUP, 0, nullptr, nullptr,
+                             nullptr, &abdm_otp_sms_url, "", PGC_SIGHUP, 0, check_http_url, nullptr,
                              nullptr);
+  DefineCustomBoolVariable("abdm_hip.otp_notify",
+                           "Also NOTIFY abdm_hip_otp with the OTP when an SMS hook is set (it is "
+                           "always sent when none is).",
+                           "Any role that can connect may LISTEN: restrict CONNECT when on.",
+                           &abdm_otp_notify, false, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("abdm_hip.discovery_yob_tolerance",
                           "Years of birth within this many years match in discovery.", nullptr,
                           &abdm_yob_tolerance, 5, 0, 20, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);

@@ -40,7 +40,6 @@ using Clock = std::chrono::system_clock;
 using nlohmann::json;
 namespace net = abdm::net;
 
-constexpr int kMaxInFlight = 64;
 constexpr std::int64_t kSessionRequestId = -1;
 
 struct Row {
@@ -95,10 +94,11 @@ class Sender {
   bool turn(bool woken) {
     if (woken || idle_turns_++ >= 10 || !waiting_.empty()) {
       idle_turns_ = 0;
-      if (static_cast<int>(in_flight_.size() + waiting_.size()) < kMaxInFlight) claim();
+      if (static_cast<int>(in_flight_.size() + waiting_.size()) < abdm_max_in_flight) claim();
     }
     ensure_session();
     dispatch_waiting();
+    housekeeping();
     std::vector<net::Result> done = multi_.poll(in_flight_.empty() ? 0 : 50);
     std::vector<Outcome> outcomes;
     for (net::Result& r : done) handle_result(r, outcomes);
@@ -109,13 +109,27 @@ class Sender {
  private:
   static net::HttpMultiOptions make_options() {
     net::HttpMultiOptions o;
-    o.max_total_connections = kMaxInFlight;
+    // Connections are capped at the in-flight limit in force when the worker starts (a SIGHUP
+    // change to a larger value takes effect for claiming; libcurl queues beyond the cap).
+    o.max_total_connections = abdm_max_in_flight;
+    o.max_host_connections = abdm_max_in_flight;
     o.max_response_bytes = 1 << 20;
     return o;
   }
 
+  // Hourly: history past abdm_hip.retention_days goes, consents past dataEraseAt end as EXPIRED
+  // even when no notice arrives (abdm-docs "Store consent artefacts").
+  void housekeeping() {
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_housekeeping_) return;
+    next_housekeeping_ = now + std::chrono::hours(1);
+    in_transaction("abdm_hip sender: housekeeping", [&] {
+      spi_query("SELECT abdm_hip.purge_history(), abdm_hip.expire_consents()");
+    });
+  }
+
   void claim() {
-    int room = kMaxInFlight - static_cast<int>(in_flight_.size() + waiting_.size());
+    int room = abdm_max_in_flight - static_cast<int>(in_flight_.size() + waiting_.size());
     int lease_s = std::max(60, 2 * abdm_http_timeout_ms / 1000 + 30);
     std::vector<SqlRow> rows;
     in_transaction("abdm_hip sender: claim", [&] {
@@ -273,6 +287,15 @@ class Sender {
     if (res.id == kSessionRequestId) {
       auto now = Clock::now();
       if (session_ && session_->on_renewal_result(res, now)) {
+        // Shared with the transfer worker (it sends the token on data pushes).
+        CachedToken cached;
+        cached.token = session_->access_token();
+        cached.obtained_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    session_->obtained_at().time_since_epoch()).count();
+        cached.expires_in_s = std::chrono::duration_cast<std::chrono::seconds>(
+                                  session_->expires_at() - session_->obtained_at()).count();
+        cached.generation = session_->generation();
+        store_cached_token(cached);
         log_line("abdm_hip sender: gateway session established");
       } else if (session_) {
         log_warning("abdm_hip sender: gateway session failed: " + session_->last_error());
@@ -330,6 +353,7 @@ class Sender {
   std::vector<Row> waiting_;
   std::mt19937_64 rng_;
   int idle_turns_ = 0;
+  std::chrono::steady_clock::time_point next_housekeeping_{};
 };
 
 void sender_loop() {

@@ -20,6 +20,7 @@ extern "C" {
 #include "storage/ipc.h"
 }
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -205,8 +206,10 @@ class Transfer {
     std::map<std::string, CareContextTally> tally;
     std::string cipher;
     bool first = true;
+    // One row per fetch: a bundle can be megabytes (scanned reports), and memory must stay at one
+    // bundle (its text, its ciphertext) however many the transfer holds.
     in_transaction("abdm_hip transfer: package", [&] {
-      spi_for_each(kRecordsSql, {c.hip_id, c.transaction_id}, 8, [&](const SqlRow& row) {
+      spi_for_each(kRecordsSql, {c.hip_id, c.transaction_id}, 1, [&](const SqlRow& row) {
         const std::string& ref = *row[0];
         const std::string& bundle = *row[1];  // serialised once; these exact bytes are hashed and sent
         cipher.resize(crypto::encrypted_size(bundle.size()));
@@ -310,6 +313,10 @@ class Transfer {
 };
 
 void transfer_loop() {
+  // Bundles are megabytes: give each large buffer its own mapping, returned to the system when
+  // freed, instead of letting glibc's adaptive threshold keep them in the heap (the worker's
+  // memory then stays at one bundle's worth, whatever the transfer's size).
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   while (!worker_should_stop()) {
     bool installed = false;
     worker_step("abdm_hip transfer: start", [&] { installed = extension_installed(); });

@@ -41,6 +41,23 @@ def q1(conn, sql, *args):
     return rows[0] if rows else None
 
 
+def _try_connect():
+    try:
+        return connect()
+    except psycopg2.OperationalError:
+        return None
+
+
+def anon_rss_kb(pid):
+    """Private (anonymous) resident memory of a process: what the worker itself allocated, without
+    the shared buffers it touched."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1])
+    return 0
+
+
 def restart_cluster():
     """pg_ctl restart of the harness cluster (workers included)."""
     subprocess.run(["bash", "-c", f"source {ROOT}/test/lib/cluster.sh && abdm_cluster_restart"],
@@ -78,6 +95,14 @@ class Env:
             self.db.close()
         finally:
             self.sim.__exit__(None, None, None)
+
+    def reconnect(self):
+        """After a cluster restart: a new connection once the server accepts them again."""
+        try:
+            self.db.close()
+        except Exception:
+            pass
+        self.db = wait_until(lambda: _try_connect(), timeout=60, what="the restarted server")
 
     def fresh(self):
         """Drop and re-create the extension, point it at the simulator, register the facility."""

@@ -8,7 +8,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import HIP, Env, q, q1, run, wait_until  # noqa: E402
+from harness import HIP, Env, q, q1, restart_cluster, run, wait_until  # noqa: E402
 
 ENV = None
 
@@ -169,9 +169,101 @@ class SenderBehaviour(unittest.TestCase):
         self.assertEqual([r["backend_type"] for r in rows], ["abdm_hip sender", "abdm_hip transfer"])
 
 
+def sms_patients(db, prefix, n, mobile_base):
+    """n patients known only by mobile, each with one care context: n sms/notify2 rows."""
+    q(db, """INSERT INTO abdm_hip.patient (hip_id, patient_ref, name, gender, year_of_birth, mobile)
+             SELECT %s, %s || g, 'Patient ' || g, 'M', 1980, (%s + g)::text FROM generate_series(1, %s) g""",
+      HIP, prefix, mobile_base, n)
+    q(db, """INSERT INTO abdm_hip.care_context (hip_id, patient_ref, reference, display, hi_types)
+             SELECT %s, %s || g, %s || 'CC-' || g, 'Visit', '{Prescription}' FROM generate_series(1, %s) g""",
+      HIP, prefix, prefix, n)
+
+
+def accepted_once_each(c, route):
+    """{REQUEST-ID: number of non-duplicate 202s} for a gateway route."""
+    counts = {}
+    for r in c.requests(route=route):
+        rid = next(v for k, v in r["headers"].items() if k.lower() == "request-id")
+        counts.setdefault(rid, 0)
+        if r["status"] == 202 and not r.get("duplicate"):
+            counts[rid] += 1
+    return counts
+
+
+class SenderResilience(unittest.TestCase):
+    def setUp(self):
+        ENV.fresh()
+        self.db, self.c = ENV.db, ENV.c
+
+    def tearDown(self):
+        q(ENV.db, "ALTER SYSTEM RESET abdm_hip.max_attempts")
+        q(ENV.db, "SELECT pg_reload_conf()")
+
+    def sent_count(self, kind):
+        return q1(ENV.db, "SELECT count(*) AS n FROM abdm_hip.outbox WHERE kind = %s AND status = 'sent'", kind)["n"]
+
+    def test_gateway_down_then_back_delivers_everything_once(self):
+        self.c.gateway_down()
+        sms_patients(self.db, "GD-", 20, 9100000000)
+        wait_until(lambda: q1(self.db, "SELECT count(*) AS n FROM abdm_hip.outbox WHERE attempts >= 1 AND last_error IS NOT NULL")["n"] >= 20,
+                   what="failed first attempts")
+        self.c.gateway_up()
+        wait_until(lambda: self.sent_count("sms_notify2") == 20, timeout=90, what="all 20 sent")
+        counts = accepted_once_each(self.c, "sms-notify2")
+        self.assertEqual(len(counts), 20)
+        self.assertEqual(set(counts.values()), {1}, "each accepted exactly once")
+
+    def test_a_poisoned_row_fails_alone(self):
+        q(self.db, "ALTER SYSTEM SET abdm_hip.max_attempts = 3")
+        q(self.db, "SELECT pg_reload_conf()")
+        time.sleep(0.3)
+        self.c.add_fault("/hip/v3/link/patient/links/sms/notify2", body_contains="9200000003", status=500)
+        sms_patients(self.db, "PZ-", 6, 9200000000)
+        wait_until(lambda: self.sent_count("sms_notify2") == 5, timeout=30, what="the five good rows")
+        bad = wait_until(lambda: q1(self.db, "SELECT * FROM abdm_hip.outbox_status WHERE status = 'failed'"),
+                         timeout=90, what="the poisoned row failed")
+        self.assertEqual(bad["attempts"], 3)
+        self.assertEqual(bad["last_http_status"], 500)
+        self.assertIn("gave up after 3 attempts", bad["last_error"])
+
+    def test_restart_mid_queue_loses_nothing(self):
+        self.c.add_fault("/hip/v3/link/patient/links/sms/notify2", delay_ms=200)  # keep the queue busy
+        sms_patients(self.db, "RS-", 150, 9300000000)
+        wait_until(lambda: self.sent_count("sms_notify2") >= 10, what="some sent")
+        restart_cluster()
+        ENV.reconnect()
+        self.db = ENV.db
+        wait_until(lambda: self.sent_count("sms_notify2") == 150, timeout=120, what="all 150 sent")
+        counts = accepted_once_each(self.c, "sms-notify2")
+        self.assertEqual(len(counts), 150, "every row reached the gateway")
+        self.assertTrue(all(n >= 1 for n in counts.values()))
+        recorded = q(self.db, "SELECT status, count(*) AS n FROM abdm_hip.outbox GROUP BY status")
+        self.assertEqual([(r["status"], r["n"]) for r in recorded], [("sent", 150)])
+
+    def test_in_flight_is_capped(self):
+        q(self.db, "ALTER SYSTEM SET abdm_hip.max_in_flight = 4")
+        q(self.db, "SELECT pg_reload_conf()")
+        try:
+            time.sleep(0.3)
+            self.c.add_fault("/hip/v3/link/patient/links/sms/notify2", delay_ms=300)
+            sms_patients(self.db, "CAP-", 16, 9400000000)
+            peak = 0
+            deadline = time.monotonic() + 60
+            while self.sent_count("sms_notify2") < 16 and time.monotonic() < deadline:
+                n = q1(self.db, "SELECT count(*) AS n FROM abdm_hip.outbox_status WHERE in_flight")["n"]
+                peak = max(peak, n)
+                time.sleep(0.02)
+            self.assertEqual(self.sent_count("sms_notify2"), 16)
+            self.assertLessEqual(peak, 4)
+            self.assertGreaterEqual(peak, 2, "several in flight at once")
+        finally:
+            q(self.db, "ALTER SYSTEM RESET abdm_hip.max_in_flight")
+            q(self.db, "SELECT pg_reload_conf()")
+
+
 if __name__ == "__main__":
     ENV = Env()
     try:
-        run([HipInitiatedLinking, SenderBehaviour])
+        run([HipInitiatedLinking, SenderBehaviour, SenderResilience])
     finally:
         ENV.close()

@@ -9,7 +9,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import HIP, ROOT, Env, q, q1, run, wait_until  # noqa: E402
+from harness import HIP, ROOT, Env, anon_rss_kb, q, q1, restart_cluster, run, wait_until  # noqa: E402
+import base64
+import threading
 
 ENV = None
 RECORDS = os.path.join(ROOT, "test", "data", "fhir", "records")
@@ -39,7 +41,7 @@ def stored_bundles(db, refs_and_types):
         [x[0] for x in refs_and_types], [x[1] for x in refs_and_types], [x[2] for x in refs_and_types]))
 
 
-class Transfer(unittest.TestCase):
+class TransferBase(unittest.TestCase):
     ABHA = "meera.r@sbx"
 
     def setUp(self):
@@ -85,6 +87,9 @@ class Transfer(unittest.TestCase):
         st = n["body"]["notification"]["statusNotification"]
         return st["sessionStatus"], {s["careContextReference"]: s["hiStatus"] for s in st["statusResponses"]}
 
+
+
+class Transfer(TransferBase):
     def test_round_trip_sends_exactly_the_consented_records_byte_for_byte(self):
         txn = self.request(self.grant())
         t = self.c.wait_for_transfer(txn)
@@ -175,9 +180,85 @@ class Transfer(unittest.TestCase):
         self.assertEqual(len(self.c.requests(route="hi-notify")), 1, "notified once")
 
 
+class TransferResilience(TransferBase):
+    """Restarts and large transfers (separate class: these take longer)."""
+
+    def test_restart_after_confirmed_delivery_does_not_push_again(self):
+        cid = self.grant()
+        # The notification is refused twice, so it is still queued when the server restarts.
+        self.c.add_fault("/data-flow/v3/health-information/notify", status=503, times=2)
+        txn = self.request(cid)
+        wait_until(lambda: q1(self.db, "SELECT status FROM abdm_hip.hi_request WHERE transaction_id = %s", txn)["status"]
+                   == "transferred", what="delivery recorded")
+        restart_cluster()
+        ENV.reconnect()
+        self.db = ENV.db
+        session, _ = self.notification(txn)
+        wait_until(lambda: [r for r in self.c.requests(route="hi-notify") if r["status"] == 202], timeout=60,
+                   what="notify accepted")
+        time.sleep(1.0)
+        self.assertEqual(session, "TRANSFERRED")
+        pushes = [r for r in self.c.requests(server="hiu") if r["method"] == "POST"]
+        self.assertEqual(len(pushes), 1, "no second push after a confirmed delivery")
+        self.assertEqual(len([r for r in self.c.requests(route="hi-notify") if r["status"] == 202]), 1)
+
+    def test_restart_during_push_completes_once(self):
+        cid = self.grant()
+        self.c.add_fault("/hiu/data-push", delay_ms=3000, times=1)  # the first push hangs
+        txn = self.request(cid)
+        wait_until(lambda: q1(self.db, "SELECT status FROM abdm_hip.hi_request WHERE transaction_id = %s", txn)["status"]
+                   == "transferring", what="transfer under way")
+        time.sleep(0.5)
+        restart_cluster()
+        ENV.reconnect()
+        self.db = ENV.db
+        session, per_cc = self.notification(txn)
+        self.assertEqual(session, "TRANSFERRED")
+        time.sleep(1.0)
+        self.assertEqual(len([r for r in self.c.requests(route="hi-notify")]), 1, "notified once")
+        row = q1(self.db, "SELECT status, attempts FROM abdm_hip.hi_request WHERE transaction_id = %s", txn)
+        self.assertEqual(row["status"], "transferred")
+        self.assertGreaterEqual(row["attempts"], 2, "the interrupted attempt was repeated")
+
+    def test_50_mb_transfer_with_bounded_worker_memory(self):
+        rec = json.load(open(os.path.join(RECORDS, "HealthDocumentRecord.json")))
+        rec["patient"]["ref"] = "T-1"
+        rec["attachments"] = rec["attachments"][:1]
+        rec["attachments"][0]["data"] = base64.b64encode(b"%PDF-1.4\n" + os.urandom(1_500_000)).decode()  # 2 MB base64
+        q(self.db, "UPDATE abdm_hip.care_context SET hi_types = hi_types || '{HealthDocumentRecord}' WHERE reference = 'OPD-D'")
+        for i in range(25):
+            rec["document"]["date"] = f"2024-03-15T10:{i:02d}:00Z"
+            q(self.db, """INSERT INTO abdm_hip.health_record (hip_id, care_context_ref, hi_type, recorded_at, bundle)
+                          VALUES (%s, 'OPD-D', 'HealthDocumentRecord', %s, abdm_hip.fhir_document('HealthDocumentRecord', %s::jsonb))""",
+              HIP, rec["document"]["date"], json.dumps(rec))
+        cid = self.grant(hiTypes=["HealthDocumentRecord"])
+        pid = q1(self.db, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abdm_hip transfer'")["pid"]
+        base = anon_rss_kb(pid)
+        peak = [base]
+        done = threading.Event()
+
+        def sample():
+            while not done.is_set():
+                peak[0] = max(peak[0], anon_rss_kb(pid))
+                time.sleep(0.01)
+        threading.Thread(target=sample, daemon=True).start()
+        txn = self.request(cid)
+        t = self.c.wait_for_transfer(txn, timeout=180)
+        done.set()
+        self.assertEqual(t["summary"]["entries"], 25)
+        self.assertEqual(t["summary"]["failed"], 0)
+        self.assertGreater(t["summary"]["plaintextBytes"], 50_000_000)
+        grew_mb = (peak[0] - base) / 1024
+        print(f"    50 MB transfer: worker private memory {base / 1024:.0f} MB → peak {peak[0] / 1024:.0f} MB "
+              f"(+{grew_mb:.0f} MB), {t['summary']['requestToNotifyMs']:.0f} ms to notify")
+        # Holding the transfer would take ~120 MB (50 MB of bundles + their ciphertext); one bundle at
+        # a time is a handful of copies of one 2 MB bundle (row, text rendering, ciphertext).
+        self.assertLess(grew_mb, 40, "one bundle at a time, never the whole transfer")
+
+
 if __name__ == "__main__":
     ENV = Env()
     try:
-        run([Transfer])
+        run([Transfer, TransferResilience])
     finally:
         ENV.close()

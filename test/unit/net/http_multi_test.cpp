@@ -440,8 +440,9 @@ TEST_F(HttpMultiTls, Http2MultiplexesOverOneConnection) {
   argv.push_back(nullptr);
   pid_t child = 0;
   ASSERT_EQ(posix_spawn(&child, nghttpd, nullptr, nullptr, argv.data(), environ), 0);
-  // Wait until it accepts connections.
-  for (int i = 0; i < 300; ++i) {
+  // Wait until it accepts connections (up to 10 s: a loaded CI machine starts it slowly).
+  bool listening = false;
+  for (int i = 0; i < 1000 && !listening; ++i) {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -449,8 +450,13 @@ TEST_F(HttpMultiTls, Http2MultiplexesOverOneConnection) {
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     const bool up = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     close(fd);
-    if (up) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    listening = up;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!listening) {
+    kill(child, SIGTERM);
+    waitpid(child, nullptr, 0);
+    FAIL() << "nghttpd did not start listening on port " << port;
   }
 
   HttpMulti m;  // defaults: HTTP/2 over TLS and PIPEWAIT
