@@ -119,6 +119,86 @@ def sender_rate(env, rows):
     return rows / (time.monotonic() - start)
 
 
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+
+def sender_to_sink(env, rows, in_flight, delay_ms):
+    """rows outbox rows committed at once → all outcomes recorded; the sink answers 202 after
+    delay_ms. Returns (deliveries/s, worker CPU seconds per 1000 deliveries)."""
+    import subprocess
+    import tempfile
+    port_file = tempfile.mktemp()
+    sink = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "test", "sim", "sink.py"), "--port", "0",
+                             "--port-file", port_file, "--delay-ms", str(delay_ms)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        port = wait_until(lambda: open(port_file).read().strip() if os.path.exists(port_file) and open(port_file).read().strip() else None,
+                          what="sink port")
+        db = env.db
+        q(db, "DROP EXTENSION IF EXISTS abdm_hip CASCADE")
+        q(db, "CREATE EXTENSION abdm_hip")
+        q(db, "ALTER SYSTEM SET abdm_hip.gateway_url = %s", f"http://127.0.0.1:{port}/api/hiecm")
+        q(db, "ALTER SYSTEM SET abdm_hip.client_id = 'SBX_BENCH'")
+        q(db, "ALTER SYSTEM SET abdm_hip.max_in_flight = %s", str(in_flight))
+        q(db, "SELECT pg_reload_conf()")
+        q(db, "SELECT abdm_hip.set_client_secret('bench-secret')")
+        q(db, "INSERT INTO abdm_hip.facility (hip_id, name) VALUES (%s, 'Bench')", HIP)
+        time.sleep(0.5)
+        pid = q1(db, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abdm_hip sender'")["pid"]
+        cpu0 = cpu_seconds(pid)
+        t0 = time.monotonic()
+        q(db, """INSERT INTO abdm_hip.outbox (hip_id, kind, target, body)
+                 SELECT %s, 'sms_notify2', '/hip/v3/link/patient/links/sms/notify2',
+                        jsonb_build_object('notification', jsonb_build_object('phoneNo', (9000000000 + g)::text,
+                                           'hip', jsonb_build_object('id', %s)))
+                 FROM generate_series(1, %s) g""", HIP, HIP, rows)
+        wait_until(lambda: q1(db, "SELECT count(*) AS n FROM abdm_hip.outbox WHERE status <> 'pending'")["n"] >= rows,
+                   timeout=900, interval=0.05, what="all outcomes recorded")
+        elapsed = time.monotonic() - t0
+        cpu = cpu_seconds(pid) - cpu0
+        sent = q1(db, "SELECT count(*) AS n FROM abdm_hip.outbox WHERE status = 'sent'")["n"]
+        assert sent == rows, f"{sent} of {rows} sent"
+        return rows / elapsed, cpu / rows * 1000
+    finally:
+        sink.terminate()
+        sink.wait()
+        q(env.db, "ALTER SYSTEM RESET abdm_hip.max_in_flight")
+        q(env.db, "SELECT pg_reload_conf()")
+
+
+def trigger_overhead(env, n):
+    """Single-row INSERTs into care_context (as an HMIS does), with and without the extension's
+    linking trigger, in the same run: patients with an ABHA address and a valid link token, so
+    every insert queues a real link/carecontext call."""
+    env.fresh()
+    db = env.db
+    q(db, """INSERT INTO abdm_hip.patient (hip_id, patient_ref, name, gender, year_of_birth, abha_address)
+             SELECT %s, 'TR-' || g, 'Patient ' || g, 'F', 1980, 'tr' || g || '@sbx' FROM generate_series(1, %s) g""", HIP, n)
+    q(db, """INSERT INTO abdm_hip.link_token (hip_id, abha_address, status, token, expires_at)
+             SELECT %s, 'tr' || g || '@sbx', 'valid', 'header.payload.sig', now() + interval '180 days'
+             FROM generate_series(1, %s) g""", HIP, n)
+    # Keep the sender from competing for the CPU while timing the inserts.
+    q(db, "ALTER SYSTEM SET abdm_hip.gateway_url = 'http://127.0.0.1:9/api/hiecm'")
+    q(db, "SELECT pg_reload_conf()")
+
+    def timed(tag, enable):
+        q(db, f"ALTER TABLE abdm_hip.care_context {'ENABLE' if enable else 'DISABLE'} TRIGGER care_context_queue_links")
+        t0 = time.monotonic()
+        q(db, f"""DO $$ BEGIN FOR g IN 1..{n} LOOP
+                    INSERT INTO abdm_hip.care_context (hip_id, patient_ref, reference, display, hi_types)
+                    VALUES ('{HIP}', 'TR-' || g, '{tag}-' || g, 'Visit', '{{Prescription}}');
+                  END LOOP; END $$""")
+        return (time.monotonic() - t0) / n * 1e6
+    without = [timed(f"W{i}", False) for i in range(3)]
+    with_ = [timed(f"T{i}", True) for i in range(3)]
+    q(db, "ALTER TABLE abdm_hip.care_context ENABLE TRIGGER care_context_queue_links")
+    return statistics.median(without), statistics.median(with_)
+
+
 def main():
     env = Env(callback_delay_ms=0)
     out = {}
@@ -137,7 +217,26 @@ def main():
         env.fresh()
         rate = sender_rate(env, 2000)
         out["sender_rate_per_s"] = rate
-        print(f"sender rate: {rate:.0f} outbox rows/s delivered (2000 sms/notify2, trigger to 'sent')", flush=True)
+        print(f"sender through the full simulator (validation + callbacks into receive()): {rate:.0f} rows/s "
+              f"(2000 sms/notify2, trigger to 'sent')", flush=True)
+        rows = int(os.environ.get("ABDM_BENCH_SENDER_ROWS", "20000"))
+        for delay in (0, 20):
+            for inflight in (1, 16, 64, 256):
+                if delay == 0 and inflight == 1:
+                    n = rows // 4
+                elif delay == 20 and inflight <= 16:
+                    n = max(200, rows * inflight // 400)  # keep the 20 ms runs to a few seconds
+                else:
+                    n = rows
+                rate, cpu = sender_to_sink(env, n, inflight, delay)
+                ceiling = f", {100 * rate / (inflight * 1000 / delay):.0f}% of the {inflight * 1000 // delay}/s the cap allows" if delay else ""
+                out[f"sender_sink_{delay}ms_{inflight}"] = {"rows": n, "per_s": rate, "cpu_s_per_1000": cpu}
+                print(f"sender → sink ({delay:2d} ms), {inflight:3d} in flight: {rate:8.0f} deliveries/s{ceiling}; "
+                      f"{cpu:.3f} CPU s per 1000 ({n} rows)", flush=True)
+        without, with_ = trigger_overhead(env, 2000)
+        out["trigger_us"] = {"without": without, "with": with_}
+        print(f"care_context INSERT: {without:.0f} µs without the linking trigger, {with_:.0f} µs with it "
+              f"({with_ / without:.2f}×; the trigger queues a link/carecontext call per insert)", flush=True)
         total = int(os.environ.get("ABDM_BENCH_TRANSFER_MB", "200"))
         env.fresh()
         n, plain, before, peak, ms = transfer_memory(env, total, 5)

@@ -66,6 +66,9 @@ def main():
             print("    link init → receive()", init["delivery"]["status"])
             hook = wait_until(lambda: c.requests(route="hook"), what="OTP SMS", timeout=15)
             otp = hook[0]["body"].get("otp")
+            print("    the hospital's SMS hook received:", hook[0]["body"]["message"])
+            on_init = wait_until(lambda: c.requests(route="on-init"), what="on-init", timeout=15)[0]["body"]
+            print("    on-init:", json.dumps(on_init["link"]))
             confirm = c.link_confirm(transactionId=d["transactionId"], token=otp)
             print("    link confirm → receive()", confirm["delivery"]["status"])
             print("    on-confirm:", json.dumps(wait_until(lambda: c.requests(route="on-confirm"), what="on-confirm")[0]["body"])[:300])
