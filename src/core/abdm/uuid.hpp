@@ -1,21 +1,12 @@
-// UUIDs: the V3 REQUEST-ID header is a 36-character UUID (NHA "Sandbox Documentation (ABDM
-// Milestone 2)" v2.8, header tables: a malformed one gets 400 ABDM-1030), and so are
-// transactionIds, consent ids and the link reference numbers this HIP issues.
+// The protocol model's UUIDs are the core's (core/util/uuid.hpp).
 #pragma once
 #if defined(POSTGRES_H) && !defined(ABDM_PG_GLUE)
 static_assert(false, "src/core must not include PostgreSQL headers");
 #endif
 
-#include <string>
-#include <string_view>
+#include "core/util/uuid.hpp"
 
 namespace abdm::proto {
-
-// True for the canonical textual form 8-4-4-4-12 hex digits (either case). Any version is
-// accepted: the gateway's ids are only required to be unique, not of a given version.
-bool is_uuid(std::string_view text);
-
-// A random (version 4, RFC 9562 §5.4) UUID in lower case, from OpenSSL's CSPRNG.
-std::string new_uuid_v4();
-
+using abdm::is_uuid;
+using abdm::new_uuid_v4;
 }  // namespace abdm::proto

@@ -37,15 +37,6 @@ constexpr char kHex[] = "0123456789abcdef";
 
 }  // namespace
 
-bool is_uuid(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : hex_value(s[i]) < 0) return false;
-  }
-  return true;
-}
-
 std::string uuid_v5(std::string_view namespace_uuid, std::string_view name) {
   if (!is_uuid(namespace_uuid)) throw Error(sqlstate::kInternal, "", "bad UUID namespace");
   std::string ns_bytes;

@@ -8,6 +8,8 @@ static_assert(false, "src/core must not include PostgreSQL headers");
 #include <string>
 #include <string_view>
 
+#include "core/util/uuid.hpp"
+
 namespace abdm::fhir {
 
 // RFC 4122 namespace for URLs (Appendix C); every abdm_hip name is prefixed with our own scheme.
@@ -16,8 +18,7 @@ inline constexpr std::string_view kUuidNamespaceUrl = "6ba7b811-9dad-11d1-80b4-0
 // Version-5 UUID of `name` in `namespace_uuid` (canonical lowercase 8-4-4-4-12 form).
 std::string uuid_v5(std::string_view namespace_uuid, std::string_view name);
 
-// True for the canonical 8-4-4-4-12 hexadecimal form (either case).
-bool is_uuid(std::string_view s);
+using abdm::is_uuid;  // core/util/uuid.hpp
 
 // Lowercase hex SHA-1 of `data` (OpenSSL).
 std::string sha1_hex(std::string_view data);

@@ -18,32 +18,6 @@ void require_value(std::string_view field, std::string_view value) {
 
 }  // namespace
 
-bool is_uuid(std::string_view s) noexcept {
-  if (s.size() != 36) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string new_request_id() {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) throw Error(sqlstate::kInternal, "", "RAND_bytes failed");
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // version 4 (RFC 9562 §5.4)
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // variant 10
-  char out[37];
-  std::snprintf(out, sizeof out,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                b[15]);
-  return out;
-}
-
 std::string format_v3_timestamp(std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
   const auto ms_total = time_point_cast<milliseconds>(t).time_since_epoch().count();

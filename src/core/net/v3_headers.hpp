@@ -12,6 +12,7 @@ static_assert(false, "src/core must not include PostgreSQL headers");
 #include <string_view>
 
 #include "core/net/http_multi.hpp"
+#include "core/util/uuid.hpp"
 
 namespace abdm::net {
 
@@ -36,10 +37,9 @@ Headers build_v3_unauthenticated_headers(std::string_view request_id, std::strin
 // "2026-01-01T10:00:00.000Z" — UTC, milliseconds, "Z".
 std::string format_v3_timestamp(std::chrono::system_clock::time_point t);
 
-// 8-4-4-4-12 hexadecimal digits (either case).
-bool is_uuid(std::string_view s) noexcept;
+using abdm::is_uuid;  // core/util/uuid.hpp
 
 // A random (version 4) UUID in lower case, from OpenSSL's CSPRNG.
-std::string new_request_id();
+inline std::string new_request_id() { return abdm::new_uuid_v4(); }
 
 }  // namespace abdm::net

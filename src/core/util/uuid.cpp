@@ -1,15 +1,15 @@
-#include "core/abdm/uuid.hpp"
+#include "core/util/uuid.hpp"
 
-#include "core/abdm/random.hpp"
+#include <openssl/rand.h>
 
-namespace abdm::proto {
+#include "core/util/error.hpp"
+
+namespace abdm {
 namespace {
-bool is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 }  // namespace
 
-bool is_uuid(std::string_view s) {
+bool is_uuid(std::string_view s) noexcept {
   if (s.size() != 36) return false;
   for (size_t i = 0; i < 36; ++i) {
     const bool dash_pos = i == 8 || i == 13 || i == 18 || i == 23;
@@ -20,7 +20,7 @@ bool is_uuid(std::string_view s) {
 
 std::string new_uuid_v4() {
   unsigned char b[16];
-  random_bytes(b, sizeof b);
+  if (RAND_bytes(b, sizeof b) != 1) throw Error(sqlstate::kInternal, "", "RAND_bytes failed");
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 9562 variant
   static constexpr char kHex[] = "0123456789abcdef";
@@ -34,4 +34,4 @@ std::string new_uuid_v4() {
   return out;
 }
 
-}  // namespace abdm::proto
+}  // namespace abdm
