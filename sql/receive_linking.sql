@@ -298,8 +298,9 @@ SELECT status FROM abdm_hip.receive('/api/v3/hip/link/care-context/confirm', pg_
 RESET ROLE;
 SELECT pg_temp.confirmed('11f00000-0000-4000-8000-000000000091') AS answer;
 -- The sender reports the SMS sent: the OTP and the message leave the row.
-SELECT abdm_hip.outbox_record(id, hip_id, 'sent', 200, NULL, '{"accepted": true}', 0) FROM abdm_hip.outbox
-WHERE kind = 'otp_sms' AND target = 'https://sms.hospital.example.test/abdm-otp';
+SELECT abdm_hip.outbox_record_batch(jsonb_agg(jsonb_build_object('id', id, 'hip_id', hip_id,
+         'outcome', 'sent', 'http_status', 200, 'response', '{"accepted": true}'::jsonb, 'delay_ms', 0)))
+FROM abdm_hip.outbox WHERE kind = 'otp_sms' AND target = 'https://sms.hospital.example.test/abdm-otp';
 SELECT status, body ? 'otp' AS has_otp, body ? 'message' AS has_message, body - 'linkRefNumber' AS body
 FROM abdm_hip.outbox WHERE kind = 'otp_sms' AND target = 'https://sms.hospital.example.test/abdm-otp';
 \if :sms_url_unset

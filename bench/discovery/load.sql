@@ -54,3 +54,26 @@ CREATE FUNCTION bench_discover(n int, by_abha boolean) RETURNS jsonb LANGUAGE sq
 CREATE FUNCTION bench_headers() RETURNS jsonb LANGUAGE sql VOLATILE RETURN
   jsonb_build_object('REQUEST-ID', gen_random_uuid()::text, 'X-HIP-ID', 'IN2710000001',
                      'TIMESTAMP', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
+
+-- A GRANTED consent notification for patient n's two care contexts (a new consent id each call).
+CREATE FUNCTION bench_consent(n int) RETURNS jsonb LANGUAGE sql VOLATILE RETURN (
+  WITH c AS (SELECT gen_random_uuid()::text AS id)
+  SELECT jsonb_build_object('notification', jsonb_build_object(
+    'status', 'GRANTED', 'consentId', c.id, 'signature', 'c2lnbmF0dXJl', 'grantAcknowledgement', false,
+    'consentDetail', jsonb_build_object(
+      'schemaVersion', 'v3', 'consentId', c.id,
+      'createdAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+      'patient', jsonb_build_object('id', 'bench' || n || '@sbx'),
+      'careContexts', jsonb_build_array(
+        jsonb_build_object('patientReference', 'MR' || lpad(n::text, 7, '0'), 'careContextReference', 'MR' || lpad(n::text, 7, '0') || '-OPD1'),
+        jsonb_build_object('patientReference', 'MR' || lpad(n::text, 7, '0'), 'careContextReference', 'MR' || lpad(n::text, 7, '0') || '-IPD1')),
+      'purpose', jsonb_build_object('text', 'Care Management', 'code', 'CAREMGT'),
+      'hip', jsonb_build_object('id', 'IN2710000001', 'name', 'Bench General Hospital'),
+      'hiu', jsonb_build_object('id', 'HIU-BENCH'),
+      'consentManager', jsonb_build_object('id', 'sbx'),
+      'hiTypes', jsonb_build_array('OPConsultation', 'Prescription', 'DischargeSummary'),
+      'permission', jsonb_build_object('accessMode', 'VIEW',
+        'dateRange', jsonb_build_object('from', '2020-01-01T00:00:00.000Z', 'to', '2026-01-01T00:00:00.000Z'),
+        'dataEraseAt', '2030-01-01T00:00:00.000Z',
+        'frequency', jsonb_build_object('unit', 'HOUR', 'value', 1, 'repeats', 0)))))
+  FROM c);

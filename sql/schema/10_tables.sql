@@ -71,6 +71,8 @@ CREATE TABLE abdm_hip.care_context_link (
   FOREIGN KEY (hip_id, care_context_ref) REFERENCES abdm_hip.care_context (hip_id, reference) ON UPDATE CASCADE
 );
 CREATE INDEX care_context_link_request_idx ON abdm_hip.care_context_link (request_id) WHERE request_id IS NOT NULL;
+-- The links of one ABHA address (pending links to send when its token arrives; ABHA deletion).
+CREATE INDEX care_context_link_abha_idx ON abdm_hip.care_context_link (hip_id, lower(abha_address));
 
 -- HMIS (or abdm_hip.fhir_document()): the FHIR document bundles of a care context.
 CREATE TABLE abdm_hip.health_record (

@@ -28,37 +28,37 @@ LANGUAGE c AS 'MODULE_PATHNAME', 'abdm_wake_sender';
 CREATE TRIGGER outbox_wake_sender AFTER INSERT ON abdm_hip.outbox
   FOR EACH STATEMENT EXECUTE FUNCTION abdm_hip.wake_sender();
 
--- The sender's report on one call: 'sent', 'retry' (after delay_ms), 'failed', or 'defer' (not
--- sent for want of configuration: waits delay_ms without using up an attempt). Follow-ups of a
--- final failure (a link token that could not be had, a link that was refused) happen here, in the
--- same transaction.
-CREATE FUNCTION abdm_hip.outbox_record(p_id bigint, p_hip_id text, p_outcome text, p_http_status int,
-                                       p_error text, p_response text, p_delay_ms bigint)
-RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+-- The sender's reports of one turn, as a JSON array of {id, hip_id, outcome, http_status, error,
+-- response, delay_ms}: one set-based update, then the follow-ups of the final failures (a link
+-- token that could not be had, a link that was refused), in the same transaction. Outcomes:
+-- 'sent', 'retry' (after delay_ms), 'failed', or 'defer' (not sent for want of configuration:
+-- waits delay_ms without using up an attempt).
+CREATE FUNCTION abdm_hip.outbox_record_batch(outcomes jsonb) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  row abdm_hip.outbox;
-  v_response jsonb;
+  failed abdm_hip.outbox;
 BEGIN
-  BEGIN
-    v_response := p_response::jsonb;
-  EXCEPTION WHEN others THEN
-    v_response := to_jsonb(p_response);
-  END;
-  UPDATE abdm_hip.outbox o
-     SET status = CASE p_outcome WHEN 'sent' THEN 'sent' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
-         attempts = CASE WHEN p_outcome = 'defer' THEN greatest(o.attempts - 1, 0) ELSE o.attempts END,
-         last_http_status = p_http_status,
-         last_error = CASE WHEN p_outcome = 'sent' THEN NULL ELSE p_error END,
-         response = v_response,
-         sent_at = CASE WHEN p_outcome = 'sent' THEN now() ELSE o.sent_at END,
-         next_attempt_at = CASE WHEN p_outcome IN ('retry', 'defer') THEN now() + make_interval(secs => p_delay_ms / 1000.0)
-                                ELSE o.next_attempt_at END,
-         lease_until = NULL
-   WHERE o.hip_id = p_hip_id AND o.id = p_id
-  RETURNING * INTO row;
-  IF FOUND AND p_outcome = 'failed' THEN
-    PERFORM abdm_hip.outbox_failed(row);
-  END IF;
+  FOR failed IN
+    UPDATE abdm_hip.outbox o
+       SET status = CASE x.outcome WHEN 'sent' THEN 'sent' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
+           attempts = CASE WHEN x.outcome = 'defer' THEN greatest(o.attempts - 1, 0) ELSE o.attempts END,
+           last_http_status = x.http_status,
+           last_error = CASE WHEN x.outcome = 'sent' THEN NULL ELSE x.error END,
+           response = x.response,
+           sent_at = CASE WHEN x.outcome = 'sent' THEN now() ELSE o.sent_at END,
+           next_attempt_at = CASE WHEN x.outcome IN ('retry', 'defer')
+                                  THEN now() + make_interval(secs => x.delay_ms / 1000.0)
+                                  ELSE o.next_attempt_at END,
+           lease_until = NULL
+      FROM jsonb_to_recordset(outcomes) AS x(id bigint, hip_id text, outcome text, http_status int,
+                                             error text, response jsonb, delay_ms bigint)
+     WHERE o.hip_id = x.hip_id AND o.id = x.id
+    RETURNING o.*
+  LOOP
+    IF failed.status = 'failed' THEN
+      PERFORM abdm_hip.outbox_failed(failed);
+    END IF;
+  END LOOP;
 END
 $$;
 

@@ -51,7 +51,7 @@ BEGIN
     FROM abdm_hip.care_context_link l
     JOIN abdm_hip.care_context c ON c.hip_id = l.hip_id AND c.reference = l.care_context_ref
     JOIN abdm_hip.patient p ON p.hip_id = c.hip_id AND p.patient_ref = c.patient_ref
-    WHERE l.hip_id = p_hip_id AND l.abha_address = p_abha_address AND l.status = 'requested'
+    WHERE l.hip_id = p_hip_id AND lower(l.abha_address) = lower(p_abha_address) AND l.status = 'requested'
       AND l.request_id IS NULL AND l.method = 'hip_initiated'
     GROUP BY p.patient_ref, p.name, p.abha_number
   LOOP
@@ -64,7 +64,7 @@ BEGIN
                                       'careContexts', pat.contexts)))),
       jsonb_build_object('X-LINK-TOKEN', tok.token));
     UPDATE abdm_hip.care_context_link SET request_id = rid
-     WHERE hip_id = p_hip_id AND abha_address = p_abha_address AND care_context_ref = ANY (pat.refs);
+     WHERE hip_id = p_hip_id AND lower(abha_address) = lower(p_abha_address) AND care_context_ref = ANY (pat.refs);
     sent := sent + 1;
   END LOOP;
   RETURN sent;
@@ -236,7 +236,7 @@ BEGIN
      WHERE hip_id = tok.hip_id AND abha_address = tok.abha_address;
     UPDATE abdm_hip.care_context_link
        SET status = 'failed', last_error = 'link token: ' || code || ': ' || coalesce(msg #>> '{error,message}', '')
-     WHERE hip_id = tok.hip_id AND abha_address = tok.abha_address AND status = 'requested' AND request_id IS NULL;
+     WHERE hip_id = tok.hip_id AND lower(abha_address) = lower(tok.abha_address) AND status = 'requested' AND request_id IS NULL;
     RETURN;
   END IF;
   UPDATE abdm_hip.link_token

@@ -3,7 +3,7 @@
 //
 // Each turn of the loop: claim due rows (FOR UPDATE SKIP LOCKED, a lease, attempts + 1) in a short
 // transaction; send them with the V3 headers and the shared gateway session token; record each
-// outcome through abdm_hip.outbox_record() in a new transaction. The REQUEST-ID is the row's
+// outcomes through abdm_hip.outbox_record_batch() in a new transaction. The REQUEST-ID is the row's
 // request_id, so a retry carries the same id and the gateway can dedupe it. The HTTP work happens
 // outside any transaction; only this process's main thread calls PostgreSQL.
 extern "C" {
@@ -92,27 +92,35 @@ class Sender {
 
   // One turn of the loop; returns true when there is still work in flight.
   bool turn(bool woken) {
-    if (woken || idle_turns_++ >= 10 || !waiting_.empty()) {
+    // Claim when a commit woke us, when the last claim filled every free slot (more rows are
+    // probably due), and now and then for rows whose retry time has come.
+    if (woken || more_due_ || idle_turns_++ >= 10 || !waiting_.empty()) {
       idle_turns_ = 0;
-      if (static_cast<int>(in_flight_.size() + waiting_.size()) < abdm_max_in_flight) claim();
+      // Claim in batches (an eighth of the cap at least) rather than a transaction per freed slot.
+      int free = abdm_max_in_flight - static_cast<int>(in_flight_.size() + waiting_.size());
+      if (free > 0 && (free >= std::max(1, abdm_max_in_flight / 8) || in_flight_.empty())) claim();
     }
     ensure_session();
     dispatch_waiting();
     housekeeping();
     std::vector<net::Result> done = multi_.poll(in_flight_.empty() ? 0 : 50);
+    // Whatever else has finished meanwhile goes into the same transaction.
+    if (!done.empty() && !in_flight_.empty()) {
+      for (net::Result& more : multi_.poll(0)) done.push_back(std::move(more));
+    }
     std::vector<Outcome> outcomes;
     for (net::Result& r : done) handle_result(r, outcomes);
     if (!outcomes.empty()) record(outcomes);
-    return !in_flight_.empty() || !waiting_.empty();
+    return !in_flight_.empty() || !waiting_.empty() || more_due_;
   }
 
  private:
   static net::HttpMultiOptions make_options() {
     net::HttpMultiOptions o;
-    // Connections are capped at the in-flight limit in force when the worker starts (a SIGHUP
-    // change to a larger value takes effect for claiming; libcurl queues beyond the cap).
-    o.max_total_connections = abdm_max_in_flight;
-    o.max_host_connections = abdm_max_in_flight;
+    // The in-flight cap (abdm_hip.max_in_flight, reloadable) is enforced when claiming; libcurl's
+    // own caps sit at the setting's maximum so a larger value after SIGHUP takes effect at once.
+    o.max_total_connections = 1024;
+    o.max_host_connections = 1024;
     o.max_response_bytes = 1 << 20;
     return o;
   }
@@ -135,6 +143,7 @@ class Sender {
     in_transaction("abdm_hip sender: claim", [&] {
       rows = spi_query(kClaimSql, {std::to_string(room), std::to_string(lease_s)});
     });
+    more_due_ = static_cast<int>(rows.size()) == room;
     for (SqlRow& r : rows) {
       Row row;
       row.id = std::stoll(*r[0]);
@@ -333,16 +342,24 @@ class Sender {
     }
   }
 
+  // All outcomes of a turn in one statement (set-based; a call per row would cost more than the
+  // HTTP work at thousands of deliveries per second).
   void record(const std::vector<Outcome>& outcomes) {
-    in_transaction("abdm_hip sender: record", [&] {
-      for (const Outcome& o : outcomes) {
-        spi_query(
-            "SELECT abdm_hip.outbox_record($1::bigint, $2, $3, $4::int, $5, $6, $7::bigint)",
-            {std::to_string(o.id), o.hip_id, o.outcome,
-             o.http_status ? SqlValue(std::to_string(o.http_status)) : SqlValue(),
-             o.error.empty() ? SqlValue() : SqlValue(o.error),
-             o.response.empty() ? SqlValue() : SqlValue(o.response), std::to_string(o.delay_ms)});
+    json batch = json::array();
+    for (const Outcome& o : outcomes) {
+      json response;
+      if (!o.response.empty()) {
+        response = json::parse(o.response, nullptr, /*allow_exceptions=*/false);
+        if (response.is_discarded()) response = o.response;  // not JSON: kept as a string
       }
+      batch.push_back({{"id", o.id}, {"hip_id", o.hip_id}, {"outcome", o.outcome},
+                       {"http_status", o.http_status ? json(o.http_status) : json()},
+                       {"error", o.error.empty() ? json() : json(o.error)},
+                       {"response", response}, {"delay_ms", o.delay_ms}});
+    }
+    std::string text = batch.dump(-1, ' ', false, json::error_handler_t::replace);
+    in_transaction("abdm_hip sender: record", [&] {
+      spi_query("SELECT abdm_hip.outbox_record_batch($1::jsonb)", {text});
     });
   }
 
@@ -353,6 +370,7 @@ class Sender {
   std::vector<Row> waiting_;
   std::mt19937_64 rng_;
   int idle_turns_ = 0;
+  bool more_due_ = false;  // the last claim took as many rows as it could
   std::chrono::steady_clock::time_point next_housekeeping_{};
 };
 
