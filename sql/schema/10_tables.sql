@@ -63,6 +63,7 @@ CREATE TABLE abdm_hip.care_context_link (
                       CONSTRAINT care_context_link_status_known CHECK (status IN ('requested', 'linked', 'failed')),
   method            text NOT NULL CONSTRAINT care_context_link_method_known CHECK (method IN ('hip_initiated', 'user_initiated')),
   hi_types_notified text[] NOT NULL DEFAULT '{}',   -- HI types the gateway already knows of
+  dispatched        boolean NOT NULL DEFAULT true,  -- false: recorded by the HMIS's insert, not yet acted on
   request_id        uuid,                          -- outbound REQUEST-ID that asked for the link
   last_error        text,
   created_at        timestamptz NOT NULL DEFAULT now(),
@@ -73,6 +74,7 @@ CREATE TABLE abdm_hip.care_context_link (
 CREATE INDEX care_context_link_request_idx ON abdm_hip.care_context_link (request_id) WHERE request_id IS NOT NULL;
 -- The links of one ABHA address (pending links to send when its token arrives; ABHA deletion).
 CREATE INDEX care_context_link_abha_idx ON abdm_hip.care_context_link (hip_id, lower(abha_address));
+CREATE INDEX care_context_link_undispatched_idx ON abdm_hip.care_context_link (hip_id, care_context_ref) WHERE NOT dispatched;
 
 -- HMIS (or abdm_hip.fhir_document()): the FHIR document bundles of a care context.
 CREATE TABLE abdm_hip.health_record (

@@ -63,6 +63,16 @@ class PgError : public std::exception {
   ErrorData* edata_;
 };
 
+// The caught error, copied where it outlives the transaction: the error is often handled after
+// the transaction that raised it was aborted (a worker's loop), and abort frees every memory
+// context of that transaction. Freed by guarded() (next call) or log_current_exception().
+inline ErrorData* copy_error_data() {
+  MemoryContextSwitchTo(TopMemoryContext);
+  ErrorData* edata = CopyErrorData();
+  FlushErrorState();
+  return edata;
+}
+
 // Runs fn (which calls PostgreSQL C APIs) and converts an ereport into PgError.
 // fn must not create C++ objects that own resources: it runs between sigsetjmp and a possible
 // longjmp. Its result must be trivially copyable (a pointer, a Datum, an int).
@@ -76,9 +86,8 @@ auto pg_call(Fn&& fn) -> decltype(fn()) {
     { fn(); }
     PG_CATCH();
     {
+      caught = copy_error_data();
       MemoryContextSwitchTo(caller_context);
-      caught = CopyErrorData();
-      FlushErrorState();
     }
     PG_END_TRY();
     if (caught) throw PgError(caught);
@@ -90,9 +99,8 @@ auto pg_call(Fn&& fn) -> decltype(fn()) {
     { *result_slot = fn(); }
     PG_CATCH();
     {
+      caught = copy_error_data();
       MemoryContextSwitchTo(caller_context);
-      caught = CopyErrorData();
-      FlushErrorState();
     }
     PG_END_TRY();
     if (caught) throw PgError(caught);
@@ -141,9 +149,27 @@ inline void capture(PendingError& pending) noexcept {
   }
 }
 
+// The copy handed to ReThrowError (which copies it again into ErrorContext): freed at the next
+// guarded() call, since nothing runs after the re-throw.
+inline ErrorData*& rethrown_copy() {
+  static ErrorData* copy = nullptr;
+  return copy;
+}
+
+inline void free_rethrown_copy() {
+  if (rethrown_copy()) {
+    FreeErrorData(rethrown_copy());
+    rethrown_copy() = nullptr;
+  }
+}
+
 // Raises the pending error. No C++ object of the failed body is alive any more.
 [[noreturn]] inline void raise(PendingError& pending) {
-  if (pending.pg) ReThrowError(pending.pg);
+  if (pending.pg) {
+    free_rethrown_copy();
+    rethrown_copy() = pending.pg;
+    ReThrowError(pending.pg);
+  }
   if (pending.field[0])
     ereport(ERROR, (errcode(pending.sqlerrcode), errmsg("%s", pending.message),
                     errhint("Check the input field \"%s\".", pending.field)));
@@ -155,6 +181,7 @@ inline void capture(PendingError& pending) noexcept {
 // Runs a C++ body for a SQL-callable function; see the top of this file.
 template <typename Body>
 Datum guarded(Body&& body) {
+  detail::free_rethrown_copy();
   detail::PendingError pending;
   bool failed = false;
   Datum result = (Datum)0;
@@ -171,6 +198,7 @@ Datum guarded(Body&& body) {
 // Same boundary for code that returns nothing (worker steps, callbacks).
 template <typename Body>
 void guarded_void(Body&& body) {
+  detail::free_rethrown_copy();
   detail::PendingError pending;
   bool failed = false;
   try {

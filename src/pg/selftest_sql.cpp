@@ -12,6 +12,11 @@ extern "C" {
 #include <vector>
 
 #include "pg/guard.hpp"
+#include "pg/spi.hpp"
+
+extern "C" {
+#include "executor/spi.h"
+}
 
 namespace {
 
@@ -42,10 +47,17 @@ int run(const std::string& kind) {
       ereport(ERROR, (errcode(ERRCODE_DIVISION_BY_ZERO), errmsg("division by zero inside pg_call")));
     });
   }
+  if (kind == "spi_error") {
+    // A PostgreSQL error raised inside SPI (what the workers' queries may meet), with C++ alive.
+    abdm_pg::pg_call([] {
+      if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+    });
+    abdm_pg::spi_query("SELECT abdm_hip.no_such_function_for_the_selftest()");
+  }
   throw abdm::Error(abdm::sqlstate::kInvalidParameter, "kind",
                     "unknown kind \"" + kind +
                         "\" (ok, live_objects, abdm_error, std_exception, bad_alloc, "
-                        "unknown_exception, pg_error)");
+                        "unknown_exception, pg_error, spi_error)");
 }
 
 }  // namespace

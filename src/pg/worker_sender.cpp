@@ -94,8 +94,10 @@ class Sender {
   bool turn(bool woken) {
     // Claim when a commit woke us, when the last claim filled every free slot (more rows are
     // probably due), and now and then for rows whose retry time has come.
-    if (woken || more_due_ || idle_turns_++ >= 10 || !waiting_.empty()) {
-      idle_turns_ = 0;
+    const bool periodic = idle_turns_++ >= 10;
+    if (periodic) idle_turns_ = 0;
+    if (woken || more_links_ || periodic) dispatch_links();
+    if (woken || more_due_ || periodic || !waiting_.empty()) {
       // Claim in batches (an eighth of the cap at least) rather than a transaction per freed slot.
       int free = abdm_max_in_flight - static_cast<int>(in_flight_.size() + waiting_.size());
       if (free > 0 && (free >= std::max(1, abdm_max_in_flight / 8) || in_flight_.empty())) claim();
@@ -111,7 +113,7 @@ class Sender {
     std::vector<Outcome> outcomes;
     for (net::Result& r : done) handle_result(r, outcomes);
     if (!outcomes.empty()) record(outcomes);
-    return !in_flight_.empty() || !waiting_.empty() || more_due_;
+    return !in_flight_.empty() || !waiting_.empty() || more_due_ || more_links_;
   }
 
  private:
@@ -123,6 +125,18 @@ class Sender {
     o.max_host_connections = 1024;
     o.max_response_bytes = 1 << 20;
     return o;
+  }
+
+  // Link requests the HMIS's inserts recorded become gateway calls here, after their commit,
+  // batched per patient (abdm_hip.dispatch_links), so the HMIS's transaction stays short.
+  void dispatch_links() {
+    constexpr int kBatch = 500;
+    int taken = 0;
+    in_transaction("abdm_hip sender: dispatch links", [&] {
+      auto rows = spi_query("SELECT abdm_hip.dispatch_links($1::int)", {std::to_string(kBatch)});
+      if (!rows.empty() && rows[0][0]) taken = std::stoi(*rows[0][0]);
+    });
+    more_links_ = taken == kBatch;
   }
 
   // Hourly: history past abdm_hip.retention_days goes, consents past dataEraseAt end as EXPIRED
@@ -371,6 +385,7 @@ class Sender {
   std::mt19937_64 rng_;
   int idle_turns_ = 0;
   bool more_due_ = false;  // the last claim took as many rows as it could
+  bool more_links_ = false;  // the last dispatch took a full batch of link requests
   std::chrono::steady_clock::time_point next_housekeeping_{};
 };
 

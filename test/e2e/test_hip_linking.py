@@ -155,8 +155,8 @@ class SenderBehaviour(unittest.TestCase):
         self.c.add_fault("/v3/token/generate-token", callback={"error": {"code": "ABDM-1092: ", "message": "duplicate"}})
         add_patient(self.db, "P-10", abha="dupe@sbx")
         add_care_contexts(self.db, "P-10", ("OPD-80", ["Prescription"]))
-        wait_until(lambda: q1(self.db, "SELECT status FROM abdm_hip.link_token WHERE abha_address='dupe@sbx'")["status"] == "failed",
-                   what="token failed")
+        wait_until(lambda: (q1(self.db, "SELECT status FROM abdm_hip.link_token WHERE abha_address='dupe@sbx'") or {})
+                   .get("status") == "failed", what="token failed")
         add_care_contexts(self.db, "P-10", ("OPD-81", ["Prescription"]))
         time.sleep(0.8)
         self.assertEqual(len(self.c.requests(route="generate-token")), 1, "no loop on generate-token")
@@ -239,6 +239,21 @@ class SenderResilience(unittest.TestCase):
         self.assertTrue(all(n >= 1 for n in counts.values()))
         recorded = q(self.db, "SELECT status, count(*) AS n FROM abdm_hip.outbox GROUP BY status")
         self.assertEqual([(r["status"], r["n"]) for r in recorded], [("sent", 150)])
+
+    def test_a_sql_error_in_the_worker_is_logged_not_fatal(self):
+        pid = q1(self.db, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abdm_hip sender'")["pid"]
+        # Break the worker's own query for a while: every turn now fails inside SPI.
+        q(self.db, "ALTER FUNCTION abdm_hip.dispatch_links(int) RENAME TO dispatch_links_broken")
+        try:
+            add_patient(self.db, "P-ERR", abha="error.path@sbx")
+            add_care_contexts(self.db, "P-ERR", ("OPD-90", ["Prescription"]))
+            time.sleep(2.5)
+            same = q1(self.db, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abdm_hip sender'")
+            self.assertIsNotNone(same, "the sender is still running")
+            self.assertEqual(same["pid"], pid, "not restarted: the error was handled, not a crash")
+        finally:
+            q(self.db, "ALTER FUNCTION abdm_hip.dispatch_links_broken(int) RENAME TO dispatch_links")
+        wait_until(lambda: link_states(self.db, "P-ERR") == {"OPD-90": "linked"}, what="linked once repaired")
 
     def test_in_flight_is_capped(self):
         q(self.db, "ALTER SYSTEM SET abdm_hip.max_in_flight = 4")
