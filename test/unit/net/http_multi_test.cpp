@@ -432,32 +432,41 @@ TEST_F(HttpMultiTls, Http2MultiplexesOverOneConnection) {
   mkdir(dir.c_str(), 0700);
   std::ofstream(dir + "/ok") << "{}";
   std::ofstream(dir + "/key.pem") << cert_->key_pem;
-  const std::string port = std::to_string(unused_port());
   const std::string key = dir + "/key.pem";
-  std::vector<std::string> args = {nghttpd, "-a", "127.0.0.1", "-d", dir, port, key, ca_path_};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  // Start nghttpd on a free port. Another test's server may take the port between the probe and
+  // nghttpd's bind (ctest runs tests in parallel), so a server that exits or never listens is
+  // replaced on a new port, a few times.
+  std::string port;
   pid_t child = 0;
-  ASSERT_EQ(posix_spawn(&child, nghttpd, nullptr, nullptr, argv.data(), environ), 0);
-  // Wait until it accepts connections (up to 10 s: a loaded CI machine starts it slowly).
   bool listening = false;
-  for (int i = 0; i < 1000 && !listening; ++i) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(std::stoi(port)));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool up = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    close(fd);
-    listening = up;
-    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int attempt = 0; attempt < 5 && !listening; ++attempt) {
+    port = std::to_string(unused_port());
+    std::vector<std::string> args = {nghttpd, "-a", "127.0.0.1", "-d", dir, port, key, ca_path_};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ASSERT_EQ(posix_spawn(&child, nghttpd, nullptr, nullptr, argv.data(), environ), 0);
+    for (int i = 0; i < 500 && !listening; ++i) {  // up to 5 s
+      if (waitpid(child, nullptr, WNOHANG) == child) {  // exited: the port was taken
+        child = 0;
+        break;
+      }
+      const int fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(static_cast<uint16_t>(std::stoi(port)));
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      listening = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+      close(fd);
+      if (!listening) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!listening && child != 0) {
+      kill(child, SIGTERM);
+      waitpid(child, nullptr, 0);
+      child = 0;
+    }
   }
-  if (!listening) {
-    kill(child, SIGTERM);
-    waitpid(child, nullptr, 0);
-    FAIL() << "nghttpd did not start listening on port " << port;
-  }
+  if (!listening) FAIL() << "nghttpd did not start listening (5 attempts)";
 
   HttpMulti m;  // defaults: HTTP/2 over TLS and PIPEWAIT
   for (int i = 0; i < 100; ++i) {
