@@ -373,7 +373,9 @@ class HttpMultiTls : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     cert_ = new testing::SelfSigned(testing::make_self_signed_cert());
-    ca_path_ = ::testing::TempDir() + "abdm_net_test_ca.pem";
+    // One file per process: ctest runs the suite's tests as parallel processes, and a shared path
+    // would be rewritten (and cut short) under a running server.
+    ca_path_ = ::testing::TempDir() + "abdm_net_test_ca_" + std::to_string(getpid()) + ".pem";
     std::ofstream(ca_path_) << cert_->cert_pem;
   }
   static void TearDownTestSuite() {
