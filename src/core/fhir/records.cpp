@@ -32,16 +32,22 @@ void at_most_one(DocumentBuilder& b, std::string_view field, const char* rule) {
   if (b.root().values(field).size() > 1) throw Error(sqlstate::kInvalidParameter, b.root().at(field), std::string("at most one element (") + rule + ")");
 }
 
-json build_op_consult(const RecordType& t, const json& record) {
-  DocumentBuilder b(t, record, {"diagnoses", "chief_complaints", "physical_examination", "allergies", "medical_history", "family_history",
-                                "investigation_advice", "medications", "current_medications", "follow_up", "procedures", "referrals",
-                                "other_observations", "attachments"});
-  diagnoses(b);
+// The history-and-examination sections OPConsultRecord and DischargeSummaryRecord share, in the
+// profiles' order.
+void history_and_examination(DocumentBuilder& b) {
   fill(b, "chief_complaints", "chief_complaints", add_condition, "Condition");
   fill(b, "physical_examination", "physical_examination", [](DocumentBuilder& d, Item v, const std::string& p) { return add_observation(d, v, p); }, "Observation");
   fill(b, "allergies", "allergies", add_allergy, "AllergyIntolerance");
   fill(b, "medical_history", "medical_history", add_condition, "Condition");
   fill(b, "family_history", "family_history", add_family_history, "FamilyMemberHistory");
+}
+
+json build_op_consult(const RecordType& t, const json& record) {
+  DocumentBuilder b(t, record, {"diagnoses", "chief_complaints", "physical_examination", "allergies", "medical_history", "family_history",
+                                "investigation_advice", "medications", "current_medications", "follow_up", "procedures", "referrals",
+                                "other_observations", "attachments"});
+  diagnoses(b);
+  history_and_examination(b);
   fill(b, "investigation_advice", "investigation_advice", add_service_request, "ServiceRequest");
   fill(b, "medications", "medications", add_medication_request, "MedicationRequest");
   fill(b, "current_medications", "medications", add_medication_statement, "MedicationStatement");
@@ -85,11 +91,7 @@ json build_discharge_summary(const RecordType& t, const json& record) {
   DocumentBuilder b(t, record, {"diagnoses", "chief_complaints", "physical_examination", "allergies", "medical_history", "family_history",
                                 "investigations", "medications", "procedures", "care_plan", "attachments"});
   diagnoses(b);
-  fill(b, "chief_complaints", "chief_complaints", add_condition, "Condition");
-  fill(b, "physical_examination", "physical_examination", [](DocumentBuilder& d, Item v, const std::string& p) { return add_observation(d, v, p); }, "Observation");
-  fill(b, "allergies", "allergies", add_allergy, "AllergyIntolerance");
-  fill(b, "medical_history", "medical_history", add_condition, "Condition");
-  fill(b, "family_history", "family_history", add_family_history, "FamilyMemberHistory");
+  history_and_examination(b);
   fill(b, "investigations", "investigations", add_diagnostic_report, "DiagnosticReport");
   fill(b, "medications", "medications", add_medication_request, "MedicationRequest");
   fill(b, "procedures", "procedures", add_procedure, "Procedure");
