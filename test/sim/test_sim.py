@@ -850,6 +850,13 @@ class DeliveryOptions(unittest.TestCase):
             (st, _, _), rid = gen_token(session(), uniq())
             self.assertEqual(st, 202)
             C.wait_for(lambda: C.deliveries(inReplyTo=rid)[0]["attempts"] >= 3, timeout=10, what="3 attempts")
+            # The third attempt is counted before its answer arrives: keep refusing until the bridge
+            # has seen all three calls and the delivery has recorded the last answer.
+            C.wait_for(lambda: len([x for x in list(BRIDGE.calls)
+                                    if (x["body"] or {}).get("response", {}).get("requestId") == rid]) >= 3,
+                       timeout=10, what="3 calls on the bridge")
+            C.wait_for(lambda: C.deliveries(inReplyTo=rid)[0]["state"] not in ("queued", "redeliver-pending"),
+                       timeout=10, what="last answer recorded")
         finally:
             BRIDGE.status = 202
             C.set_config(redeliver_after_ms=0, redeliver_max=0)
