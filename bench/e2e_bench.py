@@ -160,15 +160,17 @@ def sender_to_sink(env, rows, in_flight, delay_ms):
         time.sleep(0.5)
         pid = q1(db, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abdm_hip sender'")["pid"]
         cpu0 = cpu_seconds(pid)
-        t0 = time.monotonic()
         q(db, """INSERT INTO abdm_hip.outbox (hip_id, kind, target, body)
                  SELECT %s, 'sms_notify2', '/hip/v3/link/patient/links/sms/notify2',
                         jsonb_build_object('notification', jsonb_build_object('phoneNo', (9000000000 + g)::text,
                                            'hip', jsonb_build_object('id', %s)))
                  FROM generate_series(1, %s) g""", HIP, HIP, rows)
+        committed = time.time()  # autocommit: the INSERT has committed when q() returns
         wait_until(lambda: q1(db, "SELECT count(*) AS n FROM abdm_hip.outbox WHERE status <> 'pending'")["n"] >= rows,
-                   timeout=900, interval=0.05, what="all outcomes recorded")
-        elapsed = time.monotonic() - t0
+                   timeout=900, interval=0.2, what="all outcomes recorded")
+        # From the commit to the last outcome's recording transaction (sent_at is its now()), so
+        # neither the INSERT of the rows nor this script's polling interval counts.
+        elapsed = q1(db, "SELECT extract(epoch FROM max(sent_at))::float8 AS t FROM abdm_hip.outbox")["t"] - committed
         cpu = cpu_seconds(pid) - cpu0
         sent = q1(db, "SELECT count(*) AS n FROM abdm_hip.outbox WHERE status = 'sent'")["n"]
         assert sent == rows, f"{sent} of {rows} sent"
@@ -213,50 +215,75 @@ def trigger_overhead(env, n):
     return statistics.median(without), statistics.median(with_)
 
 
+def bench_transfer(env, out):
+    for n, rounds in ((1, 30), (10, 20), (100, 10)):
+        env.fresh()
+        size, times = transfer_latency(env, n, rounds)
+        out[f"latency_{n}"] = {"p50_ms": statistics.median(times), "p99_ms": pct(times, 99), "rounds": rounds,
+                               "bundle_bytes": size}
+        print(f"transfer latency, {n:3d} care contexts ({size} B bundles): p50 {statistics.median(times):7.1f} ms, "
+              f"p99 {pct(times, 99):7.1f} ms over {rounds} requests", flush=True)
+    env.fresh()
+    rate = transfer_rate(env, 50, 10)
+    out["transfer_rate_per_s"] = rate
+    print(f"transfer rate: {rate:.1f} HI requests/s (50 requests queued at once, 10 care contexts each)", flush=True)
+
+
+def bench_sender(env, out):
+    env.fresh()
+    rate = sender_rate(env, 2000)
+    out["sender_rate_per_s"] = rate
+    print(f"sender through the full simulator (validation + callbacks into receive()): {rate:.0f} rows/s "
+          f"(2000 sms/notify2, trigger to 'sent')", flush=True)
+    rows = int(os.environ.get("ABDM_BENCH_SENDER_ROWS", "20000"))
+    # ABDM_BENCH_SINK_CASES="0:256 20:64" runs only those (delay ms:in flight) cases.
+    cases = [tuple(int(x) for x in c.split(":")) for c in os.environ.get("ABDM_BENCH_SINK_CASES", "").split()] or \
+        [(d, f) for d in (0, 20) for f in (1, 16, 64, 256)]
+    for delay, inflight in cases:
+        if True:
+            if delay == 0 and inflight == 1:
+                n = rows // 4
+            elif delay == 20 and inflight <= 16:
+                n = max(200, rows * inflight // 400)  # keep the 20 ms runs to a few seconds
+            else:
+                n = rows
+            rate, cpu = sender_to_sink(env, n, inflight, delay)
+            ceiling = f", {100 * rate / (inflight * 1000 / delay):.0f}% of the {inflight * 1000 // delay}/s the cap allows" if delay else ""
+            out[f"sender_sink_{delay}ms_{inflight}"] = {"rows": n, "per_s": rate, "cpu_s_per_1000": cpu}
+            print(f"sender → sink ({delay:2d} ms), {inflight:3d} in flight: {rate:8.0f} deliveries/s{ceiling}; "
+                  f"{cpu:.3f} CPU s per 1000 ({n} rows)", flush=True)
+
+
+def bench_trigger(env, out):
+    without, with_ = trigger_overhead(env, 2000)
+    out["trigger_us"] = {"without": without, "with": with_}
+    print(f"care_context INSERT: {without:.0f} µs without the linking trigger, {with_:.0f} µs with it "
+          f"({with_ / without:.2f}×; with it each insert queues a link/carecontext call)", flush=True)
+
+
+def bench_memory(env, out):
+    total = int(os.environ.get("ABDM_BENCH_TRANSFER_MB", "200"))
+    env.fresh()
+    n, plain, before, peak, ms = transfer_memory(env, total, 5)
+    out["memory"] = {"care_contexts": n, "plaintext_bytes": plain, "rss_before_kb": before, "peak_rss_kb": peak, "ms": ms}
+    print(f"transfer memory: {plain / 1e6:.0f} MB in {n} bundles pushed in {ms / 1000:.1f} s; "
+          f"transfer worker private memory peak {peak / 1024:.0f} MB (was {before / 1024:.0f} MB before)", flush=True)
+
+
+SECTIONS = {"transfer": bench_transfer, "sender": bench_sender, "trigger": bench_trigger, "memory": bench_memory}
+
+
 def main():
+    """bench/e2e_bench.py [section ...]: all sections when none is named."""
+    names = sys.argv[1:] or list(SECTIONS)
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown:
+        sys.exit(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}")
     env = Env(callback_delay_ms=0)
     out = {}
     try:
-        for n, rounds in ((1, 30), (10, 20), (100, 10)):
-            env.fresh()
-            size, times = transfer_latency(env, n, rounds)
-            out[f"latency_{n}"] = {"p50_ms": statistics.median(times), "p99_ms": pct(times, 99), "rounds": rounds,
-                                   "bundle_bytes": size}
-            print(f"transfer latency, {n:3d} care contexts ({size} B bundles): p50 {statistics.median(times):7.1f} ms, "
-                  f"p99 {pct(times, 99):7.1f} ms over {rounds} requests", flush=True)
-        env.fresh()
-        rate = transfer_rate(env, 50, 10)
-        out["transfer_rate_per_s"] = rate
-        print(f"transfer rate: {rate:.1f} HI requests/s (50 requests queued at once, 10 care contexts each)", flush=True)
-        env.fresh()
-        rate = sender_rate(env, 2000)
-        out["sender_rate_per_s"] = rate
-        print(f"sender through the full simulator (validation + callbacks into receive()): {rate:.0f} rows/s "
-              f"(2000 sms/notify2, trigger to 'sent')", flush=True)
-        rows = int(os.environ.get("ABDM_BENCH_SENDER_ROWS", "20000"))
-        for delay in (0, 20):
-            for inflight in (1, 16, 64, 256):
-                if delay == 0 and inflight == 1:
-                    n = rows // 4
-                elif delay == 20 and inflight <= 16:
-                    n = max(200, rows * inflight // 400)  # keep the 20 ms runs to a few seconds
-                else:
-                    n = rows
-                rate, cpu = sender_to_sink(env, n, inflight, delay)
-                ceiling = f", {100 * rate / (inflight * 1000 / delay):.0f}% of the {inflight * 1000 // delay}/s the cap allows" if delay else ""
-                out[f"sender_sink_{delay}ms_{inflight}"] = {"rows": n, "per_s": rate, "cpu_s_per_1000": cpu}
-                print(f"sender → sink ({delay:2d} ms), {inflight:3d} in flight: {rate:8.0f} deliveries/s{ceiling}; "
-                      f"{cpu:.3f} CPU s per 1000 ({n} rows)", flush=True)
-        without, with_ = trigger_overhead(env, 2000)
-        out["trigger_us"] = {"without": without, "with": with_}
-        print(f"care_context INSERT: {without:.0f} µs without the linking trigger, {with_:.0f} µs with it "
-              f"({with_ / without:.2f}×; with it each insert queues a link/carecontext call)", flush=True)
-        total = int(os.environ.get("ABDM_BENCH_TRANSFER_MB", "200"))
-        env.fresh()
-        n, plain, before, peak, ms = transfer_memory(env, total, 5)
-        out["memory"] = {"care_contexts": n, "plaintext_bytes": plain, "rss_before_kb": before, "peak_rss_kb": peak, "ms": ms}
-        print(f"transfer memory: {plain / 1e6:.0f} MB in {n} bundles pushed in {ms / 1000:.1f} s; "
-              f"transfer worker private memory peak {peak / 1024:.0f} MB (was {before / 1024:.0f} MB before)", flush=True)
+        for name in names:
+            SECTIONS[name](env, out)
     finally:
         env.close()
     print(json.dumps(out))

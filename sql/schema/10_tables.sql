@@ -233,7 +233,7 @@ CREATE TABLE abdm_hip.outbox (
                      CONSTRAINT outbox_status_known CHECK (status IN ('pending', 'sent', 'failed')),
   attempts         int NOT NULL DEFAULT 0,
   next_attempt_at  timestamptz NOT NULL DEFAULT now(),
-  lease_until      timestamptz,               -- a claim by a worker; expires if it dies
+  lease_until      timestamptz,               -- a claim by a worker (next_attempt_at moves with it)
   last_http_status int,
   last_error       text,
   response         jsonb,
@@ -242,7 +242,10 @@ CREATE TABLE abdm_hip.outbox (
   PRIMARY KEY (hip_id, id),
   UNIQUE (request_id)
 );
-CREATE INDEX outbox_due_idx ON abdm_hip.outbox (next_attempt_at) WHERE status = 'pending';
+-- The sender's queue order. A claim moves next_attempt_at to the lease's end, so rows in flight
+-- sort behind the due ones and a claim's index scan stops at the first row not yet due instead of
+-- stepping over every leased row (and a claim never sorts: id is in the key).
+CREATE INDEX outbox_due_idx ON abdm_hip.outbox (next_attempt_at, id) WHERE status = 'pending';
 
 -- Every inbound message and the answer it got. A re-delivered REQUEST-ID gets the same answer.
 CREATE TABLE abdm_hip.inbox (

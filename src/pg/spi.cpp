@@ -5,6 +5,8 @@ extern "C" {
 #include "executor/spi.h"
 }
 
+#include <unordered_map>
+
 namespace abdm_pg {
 namespace {
 
@@ -64,16 +66,44 @@ Executed execute(const char* sql, const std::vector<SqlValue>& params, bool read
   return {rc, SPI_processed};
 }
 
-}  // namespace
-
-std::vector<SqlRow> spi_query(const char* sql, const std::vector<SqlValue>& params, bool read_only) {
-  Executed ex = execute(sql, params, read_only);
+std::vector<SqlRow> copy_result(uint64 processed) {
   std::vector<SqlRow> rows;
   if (SPI_tuptable == nullptr) return rows;
   SPITupleTable* table = SPI_tuptable;
-  rows.reserve(ex.processed);
-  for (uint64 r = 0; r < ex.processed; ++r) rows.push_back(copy_row(table, r));
+  rows.reserve(processed);
+  for (uint64 r = 0; r < processed; ++r) rows.push_back(copy_row(table, r));
   return rows;
+}
+
+// Plans kept by SPI_keepplan live in CacheMemoryContext and are re-planned by the plan cache
+// when what they depend on changes (a DROP/CREATE EXTENSION included).
+SPIPlanPtr kept_plan(const char* sql, int nargs) {
+  static std::unordered_map<const char*, SPIPlanPtr> plans;
+  auto it = plans.find(sql);
+  if (it != plans.end()) return it->second;
+  std::vector<Oid> types(nargs ? nargs : 1, TEXTOID);
+  SPIPlanPtr plan = pg_call([&] { return SPI_prepare(sql, nargs, types.data()); });
+  if (plan == nullptr)
+    throw abdm::Error(abdm::sqlstate::kInternal, "", std::string("SPI_prepare failed: ") + SPI_result_code_string(SPI_result));
+  if (pg_call([&] { return SPI_keepplan(plan); }) != 0)
+    throw abdm::Error(abdm::sqlstate::kInternal, "", "SPI_keepplan failed");
+  plans.emplace(sql, plan);
+  return plan;
+}
+
+}  // namespace
+
+std::vector<SqlRow> spi_query_kept(const char* sql, const std::vector<SqlValue>& params, bool read_only) {
+  BoundParams b = bind(params);
+  SPIPlanPtr plan = kept_plan(sql, b.n);
+  int rc = pg_call([&] { return SPI_execute_plan(plan, b.values, b.nulls, read_only, 0); });
+  if (rc < 0) throw abdm::Error(abdm::sqlstate::kInternal, "", std::string("SPI failed: ") + SPI_result_code_string(rc));
+  return copy_result(SPI_processed);
+}
+
+std::vector<SqlRow> spi_query(const char* sql, const std::vector<SqlValue>& params, bool read_only) {
+  Executed ex = execute(sql, params, read_only);
+  return copy_result(ex.processed);
 }
 
 long spi_exec(const char* sql, const std::vector<SqlValue>& params) {

@@ -20,6 +20,12 @@ using SqlRow = std::vector<SqlValue>;
 std::vector<SqlRow> spi_query(const char* sql, const std::vector<SqlValue>& params = {},
                               bool read_only = false);
 
+// Same, through a plan prepared on first use and kept for the life of the process: for the
+// statements a worker runs on every turn, where parsing and planning would cost more than the
+// statement. `sql` must be a string literal (the cache is keyed by its address).
+std::vector<SqlRow> spi_query_kept(const char* sql, const std::vector<SqlValue>& params = {},
+                                   bool read_only = false);
+
 // Same, for statements whose result is not needed; returns the number of rows processed.
 long spi_exec(const char* sql, const std::vector<SqlValue>& params = {});
 

@@ -59,21 +59,26 @@ struct Outcome {
   long long delay_ms;
 };
 
-// The claim: due, unleased rows, oldest first; a lease long enough for the slowest call.
+// The claim: due rows, oldest first, leased for long enough for the slowest call. The lease is
+// also the row's next attempt time: should this worker die, the row is due again when the lease
+// ends, and meanwhile a claim's scan of outbox_due_idx never steps over rows in flight.
 constexpr const char* kClaimSql = R"SQL(
 WITH due AS (
   SELECT hip_id, id FROM abdm_hip.outbox
   WHERE status = 'pending' AND next_attempt_at <= now()
-    AND (lease_until IS NULL OR lease_until < now())
   ORDER BY next_attempt_at, id
   LIMIT $1::int
   FOR UPDATE SKIP LOCKED)
 UPDATE abdm_hip.outbox o
-   SET lease_until = now() + make_interval(secs => $2::int), attempts = o.attempts + 1
+   SET lease_until = now() + make_interval(secs => $2::int),
+       next_attempt_at = now() + make_interval(secs => $2::int),
+       attempts = o.attempts + 1
   FROM due
  WHERE o.hip_id = due.hip_id AND o.id = due.id
 RETURNING o.id, o.hip_id, o.kind, o.target, o.method, o.request_id, o.headers, o.body, o.attempts
 )SQL";
+
+constexpr const char* kRecordSql = "SELECT abdm_hip.outbox_record_batch($1::jsonb)";
 
 std::string read_secret_file(const std::string& path) {
   std::ifstream in(path);
@@ -97,22 +102,31 @@ class Sender {
     const bool periodic = idle_turns_++ >= 10;
     if (periodic) idle_turns_ = 0;
     if (woken || more_links_ || periodic) dispatch_links();
-    if (woken || more_due_ || periodic || !waiting_.empty()) {
-      // Claim in batches (an eighth of the cap at least) rather than a transaction per freed slot.
-      int free = abdm_max_in_flight - static_cast<int>(in_flight_.size() + waiting_.size());
-      if (free > 0 && (free >= std::max(1, abdm_max_in_flight / 8) || in_flight_.empty())) claim();
-    }
-    ensure_session();
-    dispatch_waiting();
-    housekeeping();
-    std::vector<net::Result> done = multi_.poll(in_flight_.empty() ? 0 : 50);
-    // Whatever else has finished meanwhile goes into the same transaction.
+    // Wait for the first call in flight to finish (at most 50 ms), unless new rows are waiting to
+    // be claimed; then take whatever else has finished meanwhile.
+    std::vector<net::Result> done = multi_.poll(in_flight_.empty() || woken ? 0 : 50);
     if (!done.empty() && !in_flight_.empty()) {
       for (net::Result& more : multi_.poll(0)) done.push_back(std::move(more));
     }
     std::vector<Outcome> outcomes;
     for (net::Result& r : done) handle_result(r, outcomes);
-    if (!outcomes.empty()) record(outcomes);
+    // Claim in batches (an eighth of the cap at least) rather than a transaction per freed slot.
+    const int room = abdm_max_in_flight - static_cast<int>(in_flight_.size() + waiting_.size());
+    const bool claim_now = (woken || more_due_ || periodic || !waiting_.empty()) && room > 0 &&
+                           (room >= std::max(1, abdm_max_in_flight / 8) || in_flight_.empty());
+    // This turn's outcomes and the next claim share one transaction.
+    if (!outcomes.empty() || claim_now) {
+      std::string batch = outcomes_json(outcomes);
+      std::vector<SqlRow> claimed;
+      in_transaction("abdm_hip sender: record and claim", [&] {
+        if (!outcomes.empty()) spi_query_kept(kRecordSql, {batch});
+        if (claim_now) claimed = spi_query_kept(kClaimSql, {std::to_string(room), std::to_string(lease_seconds())});
+      });
+      if (claim_now) take_claimed(claimed, room);
+    }
+    ensure_session();
+    dispatch_waiting();
+    housekeeping();
     return !in_flight_.empty() || !waiting_.empty() || more_due_ || more_links_;
   }
 
@@ -123,6 +137,9 @@ class Sender {
     // own caps sit at the setting's maximum so a larger value after SIGHUP takes effect at once.
     o.max_total_connections = 1024;
     o.max_host_connections = 1024;
+    // Keep every connection of a full window alive between batches: with fewer cached, each batch
+    // would close the surplus and open new ones (a TCP handshake per call beyond the cache).
+    o.max_connects_cached = 1024;
     o.max_response_bytes = 1 << 20;
     return o;
   }
@@ -150,13 +167,9 @@ class Sender {
     });
   }
 
-  void claim() {
-    int room = abdm_max_in_flight - static_cast<int>(in_flight_.size() + waiting_.size());
-    int lease_s = std::max(60, 2 * abdm_http_timeout_ms / 1000 + 30);
-    std::vector<SqlRow> rows;
-    in_transaction("abdm_hip sender: claim", [&] {
-      rows = spi_query(kClaimSql, {std::to_string(room), std::to_string(lease_s)});
-    });
+  static int lease_seconds() { return std::max(60, 2 * abdm_http_timeout_ms / 1000 + 30); }
+
+  void take_claimed(std::vector<SqlRow>& rows, int room) {
     more_due_ = static_cast<int>(rows.size()) == room;
     for (SqlRow& r : rows) {
       Row row;
@@ -356,9 +369,9 @@ class Sender {
     }
   }
 
-  // All outcomes of a turn in one statement (set-based; a call per row would cost more than the
-  // HTTP work at thousands of deliveries per second).
-  void record(const std::vector<Outcome>& outcomes) {
+  // All outcomes of a turn go to abdm_hip.outbox_record_batch() as one JSON array (set-based; a
+  // call per row would cost more than the HTTP work at thousands of deliveries per second).
+  static std::string outcomes_json(const std::vector<Outcome>& outcomes) {
     json batch = json::array();
     for (const Outcome& o : outcomes) {
       json response;
@@ -371,10 +384,12 @@ class Sender {
                        {"error", o.error.empty() ? json() : json(o.error)},
                        {"response", response}, {"delay_ms", o.delay_ms}});
     }
-    std::string text = batch.dump(-1, ' ', false, json::error_handler_t::replace);
-    in_transaction("abdm_hip sender: record", [&] {
-      spi_query("SELECT abdm_hip.outbox_record_batch($1::jsonb)", {text});
-    });
+    return batch.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  void record(const std::vector<Outcome>& outcomes) {
+    std::string batch = outcomes_json(outcomes);
+    in_transaction("abdm_hip sender: record", [&] { spi_query_kept(kRecordSql, {batch}); });
   }
 
   net::HttpMulti multi_;
