@@ -21,23 +21,22 @@ CREATE FUNCTION bench_gender(n int) RETURNS text LANGUAGE sql IMMUTABLE RETURN C
 CREATE FUNCTION bench_yob(n int) RETURNS int LANGUAGE sql IMMUTABLE RETURN 1940 + n % 70;
 CREATE FUNCTION bench_mobile(n int) RETURNS text LANGUAGE sql IMMUTABLE RETURN (6000000000::bigint + n)::text;
 
--- Bulk load without the HIP-initiated linking trigger (it would queue a million link requests).
-ALTER TABLE abdm_hip.care_context DISABLE TRIGGER care_context_queue_links;
+-- History loaded as an HMIS would load it: link_pending = false, so the sender does not announce
+-- a million old visits.
 INSERT INTO abdm_hip.patient (hip_id, patient_ref, name, gender, year_of_birth, mobile, abha_number, abha_address)
 SELECT 'IN2710000001', 'MR' || lpad(n::text, 7, '0'), bench_name(n), bench_gender(n), bench_yob(n),
        CASE WHEN n % 4 = 0 THEN '+91-' ELSE '' END || bench_mobile(n),
        CASE WHEN n % 3 = 0 THEN '91' || lpad(n::text, 12, '0') END,
        CASE WHEN n % 3 <> 2 THEN 'pat' || n || '@sbx' END
 FROM generate_series(1, 1000000) n;
-INSERT INTO abdm_hip.care_context (hip_id, patient_ref, reference, display, hi_types, visit_at)
+INSERT INTO abdm_hip.care_context (hip_id, patient_ref, reference, display, hi_types, visit_at, link_pending)
 SELECT 'IN2710000001', 'MR' || lpad(n::text, 7, '0'), 'MR' || lpad(n::text, 7, '0') || '-OPD1', 'OPD visit',
-       '{Prescription,OPConsultation}', timestamptz '2024-01-01' + (n % 365) * interval '1 day'
+       '{Prescription,OPConsultation}', timestamptz '2024-01-01' + (n % 365) * interval '1 day', false
 FROM generate_series(1, 1000000) n;
-INSERT INTO abdm_hip.care_context (hip_id, patient_ref, reference, display, hi_types, visit_at)
+INSERT INTO abdm_hip.care_context (hip_id, patient_ref, reference, display, hi_types, visit_at, link_pending)
 SELECT 'IN2710000001', 'MR' || lpad(n::text, 7, '0'), 'MR' || lpad(n::text, 7, '0') || '-IPD1', 'IPD admission',
-       '{DischargeSummary,DiagnosticReport}', timestamptz '2024-06-01' + (n % 180) * interval '1 day'
+       '{DischargeSummary,DiagnosticReport}', timestamptz '2024-06-01' + (n % 180) * interval '1 day', false
 FROM generate_series(1, 1000000, 2) n;
-ALTER TABLE abdm_hip.care_context ENABLE TRIGGER care_context_queue_links;
 VACUUM ANALYZE abdm_hip.patient;
 VACUUM ANALYZE abdm_hip.care_context;
 SELECT count(*) AS patients FROM abdm_hip.patient;

@@ -48,10 +48,17 @@ CREATE TABLE abdm_hip.care_context (
   visit_at     timestamptz NOT NULL DEFAULT now(),
   created_at   timestamptz NOT NULL DEFAULT now(),
   updated_at   timestamptz NOT NULL DEFAULT now(),
+  -- True until the sender has acted on the insert (a link request for a patient with an ABHA
+  -- address, the SMS deep link for one known only by mobile). An HMIS loading history that must
+  -- not be announced inserts false.
+  link_pending boolean NOT NULL DEFAULT true,
   PRIMARY KEY (hip_id, reference),
   FOREIGN KEY (hip_id, patient_ref) REFERENCES abdm_hip.patient (hip_id, patient_ref) ON UPDATE CASCADE
 );
 CREATE INDEX care_context_patient_idx ON abdm_hip.care_context (hip_id, patient_ref, visit_at);
+-- The sender's work list of new care contexts: the whole cost of linking on the HMIS's insert is
+-- this index entry (and a wake-up at commit); the sender does the rest after the commit.
+CREATE INDEX care_context_link_pending_idx ON abdm_hip.care_context (hip_id, reference) WHERE link_pending;
 
 -- Which ABHA address each care context is linked to (HIP- or user-initiated). Care contexts
 -- cannot be unlinked in ABDM; the row goes only when ABDM says the ABHA address is deleted.
@@ -63,7 +70,6 @@ CREATE TABLE abdm_hip.care_context_link (
                       CONSTRAINT care_context_link_status_known CHECK (status IN ('requested', 'linked', 'failed')),
   method            text NOT NULL CONSTRAINT care_context_link_method_known CHECK (method IN ('hip_initiated', 'user_initiated')),
   hi_types_notified text[] NOT NULL DEFAULT '{}',   -- HI types the gateway already knows of
-  dispatched        boolean NOT NULL DEFAULT true,  -- false: recorded by the HMIS's insert, not yet acted on
   request_id        uuid,                          -- outbound REQUEST-ID that asked for the link
   last_error        text,
   created_at        timestamptz NOT NULL DEFAULT now(),
@@ -74,7 +80,6 @@ CREATE TABLE abdm_hip.care_context_link (
 CREATE INDEX care_context_link_request_idx ON abdm_hip.care_context_link (request_id) WHERE request_id IS NOT NULL;
 -- The links of one ABHA address (pending links to send when its token arrives; ABHA deletion).
 CREATE INDEX care_context_link_abha_idx ON abdm_hip.care_context_link (hip_id, lower(abha_address));
-CREATE INDEX care_context_link_undispatched_idx ON abdm_hip.care_context_link (hip_id, care_context_ref) WHERE NOT dispatched;
 
 -- HMIS (or abdm_hip.fhir_document()): the FHIR document bundles of a care context.
 CREATE TABLE abdm_hip.health_record (

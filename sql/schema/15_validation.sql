@@ -82,7 +82,9 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER care_context_validate BEFORE INSERT OR UPDATE ON abdm_hip.care_context
+-- Not on the sender's own updates (link_pending): updated_at stays the HMIS's.
+CREATE TRIGGER care_context_validate
+  BEFORE INSERT OR UPDATE OF hip_id, patient_ref, reference, display, hi_types, visit_at ON abdm_hip.care_context
   FOR EACH ROW EXECUTE FUNCTION abdm_hip.care_context_validate();
 
 CREATE FUNCTION abdm_hip.health_record_validate() RETURNS trigger

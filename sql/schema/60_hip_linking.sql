@@ -154,65 +154,44 @@ BEGIN
 END
 $$;
 
--- The HMIS's insert only records what it implies, set-based, in its own transaction: a link
--- request per care context of a patient with an ABHA address (the sender builds the gateway calls
--- after the commit, batched per patient: dispatch_links below), and the SMS deep link for a
--- patient known only by mobile. A visit insert thus costs the HMIS one extra row, not a gateway
--- message.
-CREATE FUNCTION abdm_hip.care_context_after_insert() RETURNS trigger
--- Runs as the extension owner: the HMIS role may not write links, tokens or the outbox itself.
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  p record;
-BEGIN
-  INSERT INTO abdm_hip.care_context_link (hip_id, care_context_ref, abha_address, status, method, dispatched)
-  SELECT n.hip_id, n.reference, pat.abha_address, 'requested', 'hip_initiated', false
-  FROM new_rows n
-  JOIN abdm_hip.patient pat ON pat.hip_id = n.hip_id AND pat.patient_ref = n.patient_ref
-  WHERE pat.abha_address IS NOT NULL
-  ON CONFLICT (hip_id, care_context_ref, abha_address) DO NOTHING;
-  FOR p IN SELECT DISTINCT n.hip_id, n.patient_ref
-           FROM new_rows n
-           JOIN abdm_hip.patient pat ON pat.hip_id = n.hip_id AND pat.patient_ref = n.patient_ref
-           WHERE pat.abha_address IS NULL AND pat.mobile IS NOT NULL
-           ORDER BY 1, 2 LOOP
-    PERFORM abdm_hip.queue_sms_notify(p.hip_id, p.patient_ref);
-  END LOOP;
-  RETURN NULL;
-END
-$$;
-CREATE TRIGGER care_context_queue_links AFTER INSERT ON abdm_hip.care_context
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION abdm_hip.care_context_after_insert();
-
--- New link requests wake the sender at commit.
-CREATE TRIGGER care_context_link_wake_sender AFTER INSERT ON abdm_hip.care_context_link
+-- The HMIS's insert adds nothing but the care context's entry in care_context_link_pending_idx
+-- and a wake-up of the sender at commit; the sender then acts on the new care contexts, batched
+-- per patient (dispatch_links below), so the HMIS's transaction stays as short as without the
+-- extension.
+CREATE TRIGGER care_context_wake_sender AFTER INSERT ON abdm_hip.care_context
   FOR EACH STATEMENT EXECUTE FUNCTION abdm_hip.wake_sender();
 
--- Called by the sender: acts on the link requests the HMIS's inserts recorded, one patient at a
--- time (all of a patient's new care contexts in one link/carecontext call, or one generate-token),
--- at most max_links rows per call; rows another sender holds are skipped. Returns the number of
--- link rows taken, so the caller knows whether more are waiting.
+-- Called by the sender: acts on up to max_links new care contexts (rows another transaction holds
+-- are skipped and taken next time): per patient, a link request for every care context not yet
+-- linked and one link/carecontext call, or one generate-token (queue_patient_links), or the SMS
+-- deep link for a patient known only by mobile. Returns the number of care contexts taken, so
+-- the caller knows whether more are waiting.
 CREATE FUNCTION abdm_hip.dispatch_links(max_links int) RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+  taken int;
   hips text[];
   refs text[];
   p record;
 BEGIN
-  SELECT coalesce(array_agg(t.hip_id), '{}'), coalesce(array_agg(t.care_context_ref), '{}') INTO hips, refs
-  FROM (SELECT l.hip_id, l.care_context_ref FROM abdm_hip.care_context_link l
-        WHERE NOT l.dispatched ORDER BY l.created_at LIMIT max_links
-        FOR UPDATE SKIP LOCKED) t;
-  FOR p IN SELECT DISTINCT c.hip_id, c.patient_ref
-           FROM unnest(hips, refs) AS d(hip_id, care_context_ref)
-           JOIN abdm_hip.care_context c ON c.hip_id = d.hip_id AND c.reference = d.care_context_ref
+  WITH picked AS (
+    SELECT c.hip_id, c.reference FROM abdm_hip.care_context c
+    WHERE c.link_pending
+    LIMIT max_links
+    FOR UPDATE SKIP LOCKED),
+  done AS (
+    UPDATE abdm_hip.care_context c SET link_pending = false
+      FROM picked
+     WHERE c.hip_id = picked.hip_id AND c.reference = picked.reference
+    RETURNING c.hip_id, c.patient_ref)
+  SELECT count(*)::int, coalesce(array_agg(done.hip_id), '{}'), coalesce(array_agg(done.patient_ref), '{}')
+    INTO taken, hips, refs
+  FROM done;
+  FOR p IN SELECT DISTINCT d.hip_id, d.patient_ref FROM unnest(hips, refs) AS d(hip_id, patient_ref)
            ORDER BY 1, 2 LOOP
     PERFORM abdm_hip.queue_patient_links(p.hip_id, p.patient_ref);
   END LOOP;
-  UPDATE abdm_hip.care_context_link l SET dispatched = true
-    FROM unnest(hips, refs) AS d(hip_id, care_context_ref)
-   WHERE l.hip_id = d.hip_id AND l.care_context_ref = d.care_context_ref AND NOT l.dispatched;
-  RETURN cardinality(refs);
+  RETURN taken;
 END
 $$;
 
@@ -343,7 +322,10 @@ $$;
 
 CREATE VIEW abdm_hip.link_activity WITH (security_barrier) AS
 SELECT c.hip_id, c.patient_ref, c.reference AS care_context_ref, c.hi_types,
-       l.abha_address, coalesce(l.status, CASE WHEN p.abha_address IS NULL THEN 'no_abha_address' ELSE 'not_requested' END) AS link_status,
+       coalesce(l.abha_address, CASE WHEN c.link_pending THEN p.abha_address END) AS abha_address,
+       -- A new care context the sender has not acted on yet shows as requested already.
+       coalesce(l.status, CASE WHEN p.abha_address IS NULL THEN 'no_abha_address'
+                               WHEN c.link_pending THEN 'requested' ELSE 'not_requested' END) AS link_status,
        l.method, l.linked_at, l.last_error AS link_error,
        t.status AS token_status, t.expires_at AS token_expires_at, t.retry_after AS token_retry_after,
        o.status AS last_call_status, o.attempts AS last_call_attempts, o.last_error AS last_call_error,

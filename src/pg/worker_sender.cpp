@@ -61,11 +61,13 @@ struct Outcome {
 
 // The claim: due rows, oldest first, leased for long enough for the slowest call. The lease is
 // also the row's next attempt time: should this worker die, the row is due again when the lease
-// ends, and meanwhile a claim's scan of outbox_due_idx never steps over rows in flight.
+// ends, and meanwhile a claim's scan of outbox_due_idx never steps over rows in flight. $3 false:
+// no gateway client id is configured, so only rows for absolute URLs (an SMS hook) are taken.
 constexpr const char* kClaimSql = R"SQL(
 WITH due AS (
   SELECT hip_id, id FROM abdm_hip.outbox
   WHERE status = 'pending' AND next_attempt_at <= now()
+    AND ($3::boolean OR left(target, 1) <> '/')
   ORDER BY next_attempt_at, id
   LIMIT $1::int
   FOR UPDATE SKIP LOCKED)
@@ -120,10 +122,13 @@ class Sender {
       std::vector<SqlRow> claimed;
       in_transaction("abdm_hip sender: record and claim", [&] {
         if (!outcomes.empty()) spi_query_kept(kRecordSql, {batch});
-        if (claim_now) claimed = spi_query_kept(kClaimSql, {std::to_string(room), std::to_string(lease_seconds())});
+        if (claim_now)
+          claimed = spi_query_kept(kClaimSql, {std::to_string(room), std::to_string(lease_seconds()),
+                                               *abdm_client_id ? "true" : "false"});
       });
       if (claim_now) take_claimed(claimed, room);
     }
+    if (periodic && !*abdm_client_id) warn_unconfigured();
     ensure_session();
     dispatch_waiting();
     housekeeping();
@@ -154,6 +159,24 @@ class Sender {
       if (!rows.empty() && rows[0][0]) taken = std::stoi(*rows[0][0]);
     });
     more_links_ = taken == kBatch;
+  }
+
+  // Without a client id, gateway calls stay queued untouched (the claim skips them); the log
+  // says so every five minutes while any are due, since nothing else would tell the DBA.
+  void warn_unconfigured() {
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_unconfigured_warning_) return;
+    long due = 0;
+    in_transaction("abdm_hip sender: check configuration", [&] {
+      auto rows = spi_query(
+          "SELECT count(*) FROM abdm_hip.outbox WHERE status = 'pending' AND left(target, 1) = '/' "
+          "AND next_attempt_at <= now()", {}, true);
+      if (!rows.empty() && rows[0][0]) due = std::stol(*rows[0][0]);
+    });
+    if (due == 0) return;
+    next_unconfigured_warning_ = now + std::chrono::minutes(5);
+    log_warning("abdm_hip sender: " + std::to_string(due) +
+                " gateway calls are waiting: abdm_hip.client_id is not set");
   }
 
   // Hourly: history past abdm_hip.retention_days goes, consents past dataEraseAt end as EXPIRED
@@ -402,6 +425,7 @@ class Sender {
   bool more_due_ = false;  // the last claim took as many rows as it could
   bool more_links_ = false;  // the last dispatch took a full batch of link requests
   std::chrono::steady_clock::time_point next_housekeeping_{};
+  std::chrono::steady_clock::time_point next_unconfigured_warning_{};
 };
 
 void sender_loop() {

@@ -8,7 +8,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import HIP, Env, q, q1, restart_cluster, run, wait_until  # noqa: E402
+from harness import CLIENT_ID, HIP, Env, q, q1, restart_cluster, run, wait_until  # noqa: E402
 
 ENV = None
 
@@ -100,6 +100,31 @@ class HipInitiatedLinking(unittest.TestCase):
         self.assertEqual(link_states(self.db, "P-4"), {"OPD-30": "no_abha_address", "OPD-31": "no_abha_address"})
 
 
+    def test_the_sender_leaves_the_hmis_columns_alone(self):
+        # Acting on a new care context clears link_pending only: updated_at stays the HMIS's.
+        add_patient(self.db, "P-5", abha="meena.r@sbx")
+        add_care_contexts(self.db, "P-5", ("OPD-40", ["Prescription"]))
+        self.assertEqual(link_states(self.db, "P-5"), {"OPD-40": "requested"}, "requested from the insert on")
+        wait_until(lambda: link_states(self.db, "P-5") == {"OPD-40": "linked"}, what="linked")
+        row = q1(self.db, "SELECT link_pending, updated_at = created_at AS untouched FROM abdm_hip.care_context "
+                          "WHERE reference = 'OPD-40'")
+        self.assertEqual((row["link_pending"], row["untouched"]), (False, True))
+
+    def test_history_inserted_with_link_pending_false_is_not_announced(self):
+        add_patient(self.db, "P-6", abha="old.visits@sbx")
+        add_patient(self.db, "P-7", abha=None, mobile="9811122233")
+        q(self.db, """INSERT INTO abdm_hip.care_context (hip_id, patient_ref, reference, display, hi_types, link_pending)
+                      VALUES (%s, 'P-6', 'OLD-1', 'OPD visit 2019', '{Prescription}', false),
+                             (%s, 'P-7', 'OLD-2', 'OPD visit 2019', '{Prescription}', false)""", HIP, HIP)
+        # A new visit afterwards is announced as usual (and shows that the sender has run).
+        add_patient(self.db, "P-8", abha="new.visit@sbx")
+        add_care_contexts(self.db, "P-8", ("NEW-1", ["Prescription"]))
+        wait_until(lambda: link_states(self.db, "P-8") == {"NEW-1": "linked"}, what="new visit linked")
+        self.assertEqual(link_states(self.db, "P-6"), {"OLD-1": "not_requested"})
+        self.assertEqual(self.c.requests(route="sms-notify2"), [])
+        self.assertEqual([r["body"]["abhaAddress"] for r in self.c.requests(route="generate-token")], ["new.visit@sbx"])
+
+
 class SenderBehaviour(unittest.TestCase):
     def setUp(self):
         ENV.fresh()
@@ -163,6 +188,32 @@ class SenderBehaviour(unittest.TestCase):
         tok = q1(self.db, "SELECT retry_after > now() + interval '5 minutes' AS waits, last_error FROM abdm_hip.link_token WHERE abha_address='dupe@sbx'")
         self.assertTrue(tok["waits"])
         self.assertIn("ABDM-1092", tok["last_error"])
+
+    def test_without_a_client_id_gateway_rows_wait_unclaimed(self):
+        # Nothing to authenticate with: gateway calls stay queued, untouched (no attempt used, no
+        # lease), while calls to absolute URLs (the SMS hook) still go; once the client id is set,
+        # the queued calls go too.
+        q(self.db, "ALTER SYSTEM SET abdm_hip.client_id = ''")
+        q(self.db, "SELECT pg_reload_conf()")
+        try:
+            time.sleep(0.3)
+            sms_patients(self.db, "NOID-", 3, 9300000000)
+            q(self.db, "INSERT INTO abdm_hip.outbox (hip_id, kind, target, body) VALUES (%s, 'otp_sms', %s, %s)",
+              HIP, self.c.urls["hooks"] + "/sms", '{"mobile": "9300000009", "message": "hello"}')
+            wait_until(lambda: q1(self.db, "SELECT status FROM abdm_hip.outbox WHERE kind = 'otp_sms'")["status"] == "sent",
+                       what="the hook call sent")
+            time.sleep(1.5)
+            rows = q(self.db, "SELECT status, attempts, lease_until, last_error, next_attempt_at <= now() AS due "
+                              "FROM abdm_hip.outbox WHERE kind = 'sms_notify2'")
+            self.assertEqual(len(rows), 3)
+            self.assertEqual({(r["status"], r["attempts"], r["lease_until"], r["last_error"], r["due"]) for r in rows},
+                             {("pending", 0, None, None, True)})
+            self.assertEqual(self.c.requests(route="sms-notify2"), [])
+        finally:
+            q(self.db, "ALTER SYSTEM SET abdm_hip.client_id = %s", CLIENT_ID)
+            q(self.db, "SELECT pg_reload_conf()")
+        wait_until(lambda: q1(self.db, "SELECT count(*) AS n FROM abdm_hip.outbox WHERE kind = 'sms_notify2' AND status = 'sent'")["n"] == 3,
+                   what="the queued calls sent once configured")
 
     def test_sender_runs_as_a_named_worker(self):
         rows = q(self.db, "SELECT backend_type FROM pg_stat_activity WHERE backend_type LIKE 'abdm_hip%%' ORDER BY 1")
