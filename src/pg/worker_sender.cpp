@@ -460,5 +460,8 @@ void abdm_sender_main(Datum) noexcept {
   abdm_pg::worker_startup(abdm_pg::WorkerKind::kSender, "abdm_hip sender");
   abdm_pg::guarded_void([] { abdm_pg::sender_loop(); });
   abdm_pg::withdraw_worker_latch(abdm_pg::WorkerKind::kSender);
-  proc_exit(0);
+  // Exit code 1: the postmaster starts the worker again after bgw_restart_time, so a DBA's
+  // pg_terminate_backend() restarts it (exit code 0 would unregister it until the next server
+  // start); at shutdown nothing is restarted either way.
+  proc_exit(1);
 }

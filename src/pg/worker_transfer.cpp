@@ -25,6 +25,7 @@ extern "C" {
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <random>
@@ -107,6 +108,9 @@ ORDER BY h.care_context_ref, h.recorded_at, h.id
 )SQL";
 
 std::string json_string(std::string_view s) { return json(std::string(s)).dump(); }
+
+// Spool files live in the data directory: private to the server's OS user, on the server's disk.
+constexpr const char* kSpoolPrefix = "pg_abdm_push_";
 
 class Spool {
  public:
@@ -200,7 +204,7 @@ class Transfer {
     size_t at = envelope.find(marker);
     if (at == std::string::npos) throw abdm::Error(abdm::sqlstate::kInternal, "", "push envelope without entries");
 
-    std::string spool_path = std::string(DataDir) + "/pg_abdm_push_" + c.transaction_id + ".json";
+    std::string spool_path = std::string(DataDir) + "/" + kSpoolPrefix + c.transaction_id + ".json";
     Spool spool(spool_path);
     spool.write(std::string_view(envelope).substr(0, at + marker.size() - 1));
     std::map<std::string, CareContextTally> tally;
@@ -312,6 +316,22 @@ class Transfer {
   std::mt19937_64 rng_;
 };
 
+// A push spooled by a worker that died (a crash, SIGKILL, the postmaster going away) is never
+// resumed: its request's lease ends and it is packaged afresh from the records. So every spool
+// file found at start-up (there is one transfer worker) is an orphan holding ciphertext.
+void remove_orphaned_spools() {
+  namespace fs = std::filesystem;
+  int removed = 0;
+  for (const fs::directory_entry& e : fs::directory_iterator(DataDir)) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with(kSpoolPrefix) && name.ends_with(".json") && e.is_regular_file()) {
+      std::error_code ec;
+      if (fs::remove(e.path(), ec)) ++removed;
+    }
+  }
+  if (removed > 0) log_line("abdm_hip transfer: removed " + std::to_string(removed) + " orphaned spool file(s)");
+}
+
 void transfer_loop() {
   // Bundles are megabytes: give each large buffer its own mapping, returned to the system when
   // freed, instead of letting glibc's adaptive threshold keep them in the heap (the worker's
@@ -323,6 +343,7 @@ void transfer_loop() {
     if (installed) break;
     worker_wait(10000);
   }
+  worker_step("abdm_hip transfer: spool clean-up", [] { remove_orphaned_spools(); });
   std::optional<Transfer> transfer;
   if (!worker_step("abdm_hip transfer: init", [&] { transfer.emplace(); })) return;
   bool busy = false;
@@ -346,5 +367,5 @@ void abdm_transfer_main(Datum) noexcept {
   abdm_pg::worker_startup(abdm_pg::WorkerKind::kTransfer, "abdm_hip transfer");
   abdm_pg::guarded_void([] { abdm_pg::transfer_loop(); });
   abdm_pg::withdraw_worker_latch(abdm_pg::WorkerKind::kTransfer);
-  proc_exit(0);
+  proc_exit(1);  // see abdm_sender_main
 }

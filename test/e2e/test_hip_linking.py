@@ -306,6 +306,14 @@ class SenderResilience(unittest.TestCase):
             q(self.db, "ALTER FUNCTION abdm_hip.dispatch_links_broken(int) RENAME TO dispatch_links")
         wait_until(lambda: link_states(self.db, "P-ERR") == {"OPD-90": "linked"}, what="linked once repaired")
 
+    def test_a_terminated_sender_comes_back(self):
+        old = q1(self.db, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abdm_hip sender'")["pid"]
+        q(self.db, "SELECT pg_terminate_backend(%s)", old)
+        wait_until(lambda: (q1(self.db, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abdm_hip sender'")
+                            or {}).get("pid") not in (None, old), timeout=30, what="a new sender")
+        sms_patients(self.db, "BACK-", 2, 9500000000)
+        wait_until(lambda: self.sent_count("sms_notify2") == 2, what="sent by the new sender")
+
     def test_in_flight_is_capped(self):
         q(self.db, "ALTER SYSTEM SET abdm_hip.max_in_flight = 4")
         q(self.db, "SELECT pg_reload_conf()")

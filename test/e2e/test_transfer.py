@@ -220,6 +220,24 @@ class TransferResilience(TransferBase):
         self.assertEqual(row["status"], "transferred")
         self.assertGreaterEqual(row["attempts"], 2, "the interrupted attempt was repeated")
 
+    def test_a_terminated_worker_comes_back_and_clears_orphaned_spools(self):
+        # A worker that died mid-push leaves its spool file (ciphertext) behind; the next start
+        # removes it. pg_terminate_backend() restarts the worker rather than ending it for good.
+        datadir = q1(self.db, "SELECT current_setting('data_directory') AS d")["d"]
+        orphan = os.path.join(datadir, "pg_abdm_push_00000000-0000-4000-8000-000000000000.json")
+        with open(orphan, "w") as f:
+            f.write('{"entries": "ciphertext of a push that never finished"}')
+        def worker_pid():
+            row = q1(self.db, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abdm_hip transfer'")
+            return row["pid"] if row else None
+        old = worker_pid()
+        q(self.db, "SELECT pg_terminate_backend(%s)", old)
+        wait_until(lambda: worker_pid() not in (None, old), timeout=30, what="a new transfer worker")
+        wait_until(lambda: not os.path.exists(orphan), timeout=10, what="the orphaned spool removed")
+        # And it transfers as before.
+        session, _ = self.notification(self.request(self.grant()))
+        self.assertEqual(session, "TRANSFERRED")
+
     def test_50_mb_transfer_with_bounded_worker_memory(self):
         rec = json.load(open(os.path.join(RECORDS, "HealthDocumentRecord.json")))
         rec["patient"]["ref"] = "T-1"
