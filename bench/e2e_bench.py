@@ -19,6 +19,7 @@ import psycopg2
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "test", "e2e"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import HIP, Env, q, q1, wait_until  # noqa: E402
 
 RECORDS = os.path.join(ROOT, "test", "data", "fhir", "records")
@@ -184,9 +185,12 @@ def sender_to_sink(env, rows, in_flight, delay_ms):
         committed = time.time()  # autocommit: the INSERT has committed when q() returns
         wait_until(lambda: q1(db, "SELECT count(*) AS n FROM abdm_hip.outbox WHERE status <> 'pending'")["n"] >= rows,
                    timeout=900, interval=0.2, what="all outcomes recorded")
-        # From the commit to the last outcome's recording transaction (sent_at is its now()), so
+        # From the commit to the commit of the transaction that recorded the last outcome (with
+        # track_commit_timestamp, as for pg_net; else that transaction's now(), sent_at), so
         # neither the INSERT of the rows nor this script's polling interval counts.
-        elapsed = q1(db, "SELECT extract(epoch FROM max(sent_at))::float8 AS t FROM abdm_hip.outbox")["t"] - committed
+        end_sql = ("max(pg_xact_commit_timestamp(xmin))" if q1(db, "SHOW track_commit_timestamp")["track_commit_timestamp"] == "on"
+                   else "max(sent_at)")
+        elapsed = q1(db, f"SELECT extract(epoch FROM {end_sql})::float8 AS t FROM abdm_hip.outbox")["t"] - committed
         cpu = cpu_seconds(pid) - cpu0
         sent = q1(db, "SELECT count(*) AS n FROM abdm_hip.outbox WHERE status = 'sent'")["n"]
         assert sent == rows, f"{sent} of {rows} sent"
@@ -290,6 +294,37 @@ def bench_sender(env, out):
                   f"{cpu:.3f} CPU s per 1000 ({n} rows)", flush=True)
 
 
+def bench_pgnet(env, out):
+    """pg_net, the best-known PostgreSQL HTTP worker, to the same sink in the same run, when the
+    server has it (bench/run preloads it if it is installed; this project never installs it)."""
+    import subprocess
+    import tempfile
+    from pgnet_compare import pgnet_to_sink
+    rows = int(os.environ.get("ABDM_BENCH_SENDER_ROWS", "20000"))
+    for delay in (0, 20):
+        port_file = tempfile.mktemp()
+        sink = subprocess.Popen([SINK, "--port", "0", "--port-file", port_file, "--delay-ms", str(delay)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            port = wait_until(lambda: open(port_file).read().strip() if os.path.exists(port_file) else None,
+                              what="sink port")
+            # Its default batch (200), and 1000: the largest that works with the server's default
+            # limit of 1024 open files (pg_net opens a connection per request of a batch).
+            for batch in (None, 1000):
+                r = pgnet_to_sink(env.db, f"http://127.0.0.1:{port}/hip/v3/link/patient/links/sms/notify2", rows, batch)
+                if r is None:
+                    print("pg_net: not available on this server; comparison skipped", flush=True)
+                    return
+                rate, cpu, ok = r
+                label = f"batch {batch}" if batch else "defaults"
+                out[f"pgnet_sink_{delay}ms_{batch or 'default'}"] = {"rows": rows, "per_s": rate, "cpu_s_per_1000": cpu, "ok": ok}
+                print(f"pg_net → sink ({delay:2d} ms), {label:>10}: {rate:8.0f} deliveries/s; {cpu:.3f} CPU s per 1000 "
+                      f"({ok} of {rows} delivered)", flush=True)
+        finally:
+            sink.terminate()
+            sink.wait()
+
+
 def bench_trigger(env, out):
     without, with_ = trigger_overhead(env, 5000)
     out["trigger_us"] = {"without": without, "with": with_}
@@ -307,7 +342,8 @@ def bench_memory(env, out):
           f"transfer worker private memory peak {peak / 1024:.0f} MB (was {before / 1024:.0f} MB before)", flush=True)
 
 
-SECTIONS = {"transfer": bench_transfer, "sender": bench_sender, "trigger": bench_trigger, "memory": bench_memory}
+SECTIONS = {"transfer": bench_transfer, "sender": bench_sender, "pgnet": bench_pgnet, "trigger": bench_trigger,
+            "memory": bench_memory}
 
 
 def main():

@@ -5,7 +5,7 @@
 #include <array>
 #include <cctype>
 
-#include "core/abdm/error_code.hpp"
+#include "core/util/gateway_error.hpp"
 #include "core/abdm/error_reply.hpp"
 #include "core/abdm/hi_type.hpp"
 #include "core/abdm/json_read.hpp"

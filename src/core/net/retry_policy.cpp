@@ -5,68 +5,13 @@
 #include <algorithm>
 #include <cctype>
 #include <ctime>
-#include <nlohmann/json.hpp>
 
 #include "core/util/error.hpp"
 
 namespace abdm::net {
 namespace {
 
-using nlohmann::json;
 using std::chrono::milliseconds;
-
-constexpr int kMaxDepth = 4;  // a list of envelopes is depth 2; deeper nesting is not an envelope
-
-std::string code_text(const json& code) {
-  if (code.is_string()) return normalize_error_code(code.get<std::string>());
-  if (code.is_number_integer() || code.is_number_unsigned()) return code.dump();
-  return "";
-}
-
-std::string message_text(const json& obj) {
-  for (const char* key : {"message", "description", "error_description"}) {
-    auto it = obj.find(key);
-    if (it != obj.end() && it->is_string() && !it->get<std::string>().empty())
-      return it->get<std::string>();
-  }
-  return "";
-}
-
-void collect(const json& v, int depth, std::vector<ErrorEnvelope>& out) {
-  if (depth > kMaxDepth) return;
-  if (v.is_array()) {
-    for (const auto& item : v) collect(item, depth + 1, out);
-    return;
-  }
-  if (!v.is_object()) return;
-  for (const char* wrapper : {"error", "fault"}) {
-    auto it = v.find(wrapper);
-    if (it == v.end()) continue;
-    if (it->is_object() && !it->empty()) {
-      auto code = it->find("code");
-      out.push_back({code == it->end() ? "" : code_text(*code), message_text(*it)});
-      return;
-    }
-    if (it->is_string() && !it->get<std::string>().empty()) {
-      // {"error":"Bad Request","message":...} (Spring) or {"error":"invalid_client"} (OAuth)
-      auto code = v.find("code");
-      std::string msg = message_text(v);
-      out.push_back({code == v.end() ? "" : code_text(*code),
-                     msg.empty() ? it->get<std::string>() : it->get<std::string>() + ": " + msg});
-      return;
-    }
-    if (it->is_array()) {
-      collect(*it, depth + 1, out);
-      if (!out.empty()) return;
-    }
-  }
-  auto code = v.find("code");
-  auto message = v.find("message");
-  if (code != v.end() && message != v.end() && message->is_string() &&
-      (code->is_string() || code->is_number())) {
-    out.push_back({code_text(*code), message->get<std::string>()});
-  }
-}
 
 std::string cut(std::string_view s, std::size_t n) {
   if (s.size() <= n) return std::string(s);
@@ -137,27 +82,6 @@ const char* action_name(Action a) noexcept {
   return "fail";
 }
 
-std::string normalize_error_code(std::string_view raw) {
-  std::size_t b = 0;
-  while (b < raw.size() && std::isspace(static_cast<unsigned char>(raw[b]))) ++b;
-  std::size_t e = b;
-  // A code is letters, digits, '-' and '_'; anything after (": ", ".", a message) is dropped.
-  while (e < raw.size() && (std::isalnum(static_cast<unsigned char>(raw[e])) || raw[e] == '-' ||
-                            raw[e] == '_'))
-    ++e;
-  std::string out(raw.substr(b, e - b));
-  while (!out.empty() && (out.back() == '-' || out.back() == '_')) out.pop_back();
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::vector<ErrorEnvelope> find_error_envelopes(std::string_view body) {
-  std::vector<ErrorEnvelope> out;
-  const json v = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (v.is_discarded()) return out;
-  collect(v, 0, out);
-  return out;
-}
 
 Classification classify(const Result& r, std::size_t max_reason_chars) {
   Classification c;
@@ -168,10 +92,10 @@ Classification classify(const Result& r, std::size_t max_reason_chars) {
     return c;
   }
 
-  const auto envelopes = find_error_envelopes(r.body);
+  const auto envelopes = find_gateway_errors(std::string_view(r.body));
   if (!envelopes.empty()) c.error_code = envelopes.front().code;
   const bool auth_code = std::any_of(envelopes.begin(), envelopes.end(),
-                                     [](const ErrorEnvelope& e) { return is_auth_code(e.code); });
+                                     [](const GatewayError& e) { return is_auth_code(e.code); });
   const long s = r.http_status;
 
   if (s >= 200 && s < 300 && envelopes.empty()) {

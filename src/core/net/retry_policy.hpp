@@ -26,25 +26,12 @@ static_assert(false, "src/core must not include PostgreSQL headers");
 #include <vector>
 
 #include "core/net/http_multi.hpp"
+#include "core/util/gateway_error.hpp"  // the envelopes and codes classify() reads
 
 namespace abdm::net {
 
 enum class Verdict { kSuccess, kRetryable, kAuth, kPermanent };
 const char* verdict_name(Verdict v) noexcept;  // "success", "retryable", "auth", "permanent"
-
-struct ErrorEnvelope {
-  std::string code;     // normalised: "ABDM-1027", "900901", "" when the object had none
-  std::string message;
-};
-
-// "ABDM-1027: " → "ABDM-1027"; 900901 (a number) → "900901"; "abdm-1010." → "ABDM-1010".
-std::string normalize_error_code(std::string_view raw);
-
-// Every error object in a response body, in the shapes ABDM and its API manager use:
-// {"error":{code,message}}, {"error":"text"}, WSO2's {"fault":{code,message}}, a bare
-// {"code","message"}, or a JSON list of these. Empty for a body that is not JSON or holds none
-// ("error": null or {} is not an error).
-std::vector<ErrorEnvelope> find_error_envelopes(std::string_view body);
 
 struct Classification {
   Verdict verdict = Verdict::kPermanent;

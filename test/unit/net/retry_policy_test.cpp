@@ -26,52 +26,6 @@ Result transport(int curl_code, std::string msg) {
   return r;
 }
 
-TEST(ErrorCodes, Normalised) {
-  EXPECT_EQ(normalize_error_code("ABDM-1027: "), "ABDM-1027");
-  EXPECT_EQ(normalize_error_code(" abdm-1010."), "ABDM-1010");
-  EXPECT_EQ(normalize_error_code("ABDM-1092: Link token already requested"), "ABDM-1092");
-  EXPECT_EQ(normalize_error_code("900901"), "900901");
-  EXPECT_EQ(normalize_error_code(""), "");
-}
-
-TEST(ErrorEnvelopes, EveryShapeIsFound) {
-  auto e = find_error_envelopes(R"({"error":{"code":"ABDM-1027: ","message":"Link token expired"}})");
-  ASSERT_EQ(e.size(), 1u);
-  EXPECT_EQ(e[0].code, "ABDM-1027");
-  EXPECT_EQ(e[0].message, "Link token expired");
-
-  e = find_error_envelopes(R"({"code":"ABDM-1010","message":"Invalid HIP ID"})");
-  ASSERT_EQ(e.size(), 1u);
-  EXPECT_EQ(e[0].code, "ABDM-1010");
-
-  e = find_error_envelopes(R"([{"error":{"code":"2500","message":"name mismatch"}},{"code":"ABDM-1","message":"x"}])");
-  ASSERT_EQ(e.size(), 2u);
-  EXPECT_EQ(e[0].code, "2500");
-  EXPECT_EQ(e[1].code, "ABDM-1");
-
-  e = find_error_envelopes(R"({"fault":{"code":900901,"message":"Invalid Credentials","description":"expired"}})");
-  ASSERT_EQ(e.size(), 1u);
-  EXPECT_EQ(e[0].code, "900901");
-
-  e = find_error_envelopes(R"({"error":{"code":1000,"message":"v0.5 numeric code"}})");
-  ASSERT_EQ(e.size(), 1u);
-  EXPECT_EQ(e[0].code, "1000");
-
-  e = find_error_envelopes(R"({"timestamp":"x","status":400,"error":"Bad Request","message":"bad"})");
-  ASSERT_EQ(e.size(), 1u);
-  EXPECT_EQ(e[0].message, "Bad Request: bad");
-}
-
-TEST(ErrorEnvelopes, SuccessBodiesHaveNone) {
-  EXPECT_TRUE(find_error_envelopes("").empty());
-  EXPECT_TRUE(find_error_envelopes("not json").empty());
-  EXPECT_TRUE(find_error_envelopes(R"({"error":null,"resp":{"requestId":"x"}})").empty());
-  EXPECT_TRUE(find_error_envelopes(R"({"error":{}})").empty());
-  EXPECT_TRUE(find_error_envelopes(R"({"accessToken":"t","expiresIn":1200})").empty());
-  EXPECT_TRUE(find_error_envelopes(R"([])").empty());
-  EXPECT_TRUE(find_error_envelopes(R"({"status":"SUCCESS","message":"linked"})").empty());
-}
-
 TEST(Classify, TwoXxWithoutEnvelopeIsSuccess) {
   EXPECT_EQ(classify(http(202)).verdict, Verdict::kSuccess);
   EXPECT_EQ(classify(http(200, R"({"ok":true})")).verdict, Verdict::kSuccess);
