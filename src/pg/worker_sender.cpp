@@ -107,15 +107,26 @@ class Sender {
     // Wait for the first call in flight to finish (at most 50 ms), unless new rows are waiting to
     // be claimed; then take whatever else has finished meanwhile.
     std::vector<net::Result> done = multi_.poll(in_flight_.empty() || woken ? 0 : 50);
-    if (!done.empty() && !in_flight_.empty()) {
-      for (net::Result& more : multi_.poll(0)) done.push_back(std::move(more));
+    // A few outcomes alone would cost a transaction (and a WAL flush) each: while fewer than an
+    // eighth of the cap have finished, take what else finishes within the next 2 ms.
+    const auto window_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
+    while (!done.empty() && !in_flight_.empty()) {
+      const bool few = static_cast<int>(done.size()) < std::max(1, abdm_max_in_flight / 8);
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          window_end - std::chrono::steady_clock::now()).count();
+      std::vector<net::Result> more = multi_.poll(few && left > 0 ? static_cast<int>(left) : 0);
+      if (more.empty()) break;
+      for (net::Result& r : more) done.push_back(std::move(r));
     }
     std::vector<Outcome> outcomes;
     for (net::Result& r : done) handle_result(r, outcomes);
-    // Claim in batches (an eighth of the cap at least) rather than a transaction per freed slot.
+    // Claim in batches (an eighth of the cap at least) rather than a transaction per freed slot —
+    // unless this turn's outcomes need a transaction anyway: then the claim rides along and the
+    // freed slots are filled at once.
     const int room = abdm_max_in_flight - static_cast<int>(in_flight_.size() + waiting_.size());
     const bool claim_now = (woken || more_due_ || periodic || !waiting_.empty()) && room > 0 &&
-                           (room >= std::max(1, abdm_max_in_flight / 8) || in_flight_.empty());
+                           (room >= std::max(1, abdm_max_in_flight / 8) || in_flight_.empty() ||
+                            !outcomes.empty());
     // This turn's outcomes and the next claim share one transaction.
     if (!outcomes.empty() || claim_now) {
       std::string batch = outcomes_json(outcomes);
