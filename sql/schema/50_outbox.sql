@@ -67,13 +67,18 @@ BEGIN
 END
 $$;
 
+-- The code of the first error a gateway answer carries ("ABDM-1092: " → "ABDM-1092"), in every
+-- envelope ABDM and its API manager use; NULL when it carries none. The sender classifies
+-- answers with the same reading (core/util/gateway_error).
+CREATE FUNCTION abdm_hip.gateway_error_code(response jsonb) RETURNS text
+LANGUAGE c STRICT IMMUTABLE AS 'MODULE_PATHNAME', 'abdm_gateway_error_code';
+
 -- What a final failure means for the state that queued the call.
 CREATE FUNCTION abdm_hip.outbox_failed(o abdm_hip.outbox) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  code text := coalesce(o.response #>> '{error,code}', o.response ->> 'code', '');
+  code text := coalesce(abdm_hip.gateway_error_code(o.response), '');
 BEGIN
-  code := upper(regexp_replace(code, '[^A-Za-z0-9-].*$', ''));
   IF o.kind = 'generate_token' THEN
     -- ABDM-1092: a duplicate within ~6 minutes; ABDM-1027: blocked for 24 hours. Never loop.
     UPDATE abdm_hip.link_token t

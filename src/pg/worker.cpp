@@ -12,6 +12,7 @@ extern "C" {
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/wait_event.h"
 }
@@ -70,6 +71,29 @@ bool worker_wait(long timeout_ms) {
     return true;
   }
   return false;
+}
+
+bool worker_wait_socket(long timeout_ms, int fd) {
+  static WaitEventSet* set = nullptr;
+  static int set_fd = -1;
+  return pg_call([&] {
+    if (set == nullptr || set_fd != fd) {
+      if (set != nullptr) FreeWaitEventSet(set);
+      set = CreateWaitEventSet(TopMemoryContext, 3);
+      AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, nullptr);
+      AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, nullptr, nullptr);
+      AddWaitEventToSet(set, WL_SOCKET_READABLE, fd, nullptr, nullptr);
+      set_fd = fd;
+    }
+    WaitEvent events[3];
+    int n = WaitEventSetWait(set, timeout_ms, events, 3, PG_WAIT_EXTENSION);
+    bool latch = false;
+    for (int i = 0; i < n; ++i) {
+      if (events[i].events & WL_LATCH_SET) latch = true;
+    }
+    if (latch) ResetLatch(MyLatch);
+    return latch;
+  });
 }
 
 void in_transaction(const char* what, void (*fn)(void*), void* arg) {

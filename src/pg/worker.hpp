@@ -28,6 +28,11 @@ bool worker_should_stop();
 // was set (new work may be queued). Exits the process if the postmaster died.
 bool worker_wait(long timeout_ms);
 
+// Same, also returning early when `fd` is readable (an epoll descriptor of libcurl's sockets), so
+// one wait covers both a commit's wake-up and the network: no polling loop. The wait set is made
+// once per process.
+bool worker_wait_socket(long timeout_ms, int fd);
+
 // Runs fn inside a transaction with SPI connected and a snapshot. If fn throws (PgError or any
 // C++ exception), the transaction is aborted and the exception re-thrown.
 void in_transaction(const char* what, void (*fn)(void*), void* arg);

@@ -97,16 +97,18 @@ class Sender {
  public:
   Sender() : multi_(make_options()), rng_(std::random_device{}()) {}
 
-  // One turn of the loop; returns true when there is still work in flight.
+  // One turn of the loop, run when the latch was set (a commit queued work, a signal), when
+  // libcurl has something to do, or when a wait ran out; returns true when more work can be done
+  // at once (the loop then turns again without waiting).
   bool turn(bool woken) {
     // Claim when a commit woke us, when the last claim filled every free slot (more rows are
-    // probably due), and now and then for rows whose retry time has come.
-    const bool periodic = idle_turns_++ >= 10;
-    if (periodic) idle_turns_ = 0;
+    // probably due), and every two seconds for rows whose retry time has come.
+    const auto now = std::chrono::steady_clock::now();
+    const bool periodic = now >= next_periodic_;
+    if (periodic) next_periodic_ = now + std::chrono::seconds(2);
     if (woken || more_links_ || periodic) dispatch_links();
-    // Wait for the first call in flight to finish (at most 50 ms), unless new rows are waiting to
-    // be claimed; then take whatever else has finished meanwhile.
-    std::vector<net::Result> done = multi_.poll(in_flight_.empty() || woken ? 0 : 50);
+    // Whatever has finished (the loop waited for libcurl's sockets and timer with the latch).
+    std::vector<net::Result> done = multi_.poll(0);
     // A few outcomes alone would cost a transaction (and a WAL flush) each: while fewer than an
     // eighth of the cap have finished, take what else finishes within the next 2 ms.
     const auto window_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
@@ -143,7 +145,18 @@ class Sender {
     ensure_session();
     dispatch_waiting();
     housekeeping();
-    return !in_flight_.empty() || !waiting_.empty() || more_due_ || more_links_;
+    // Rows still waiting here wait for the gateway session (its call is in flight) or for
+    // configuration; in-flight calls wake the loop through wait_fd().
+    const int free_now = abdm_max_in_flight - static_cast<int>(in_flight_.size() + waiting_.size());
+    return more_links_ || (more_due_ && free_now > 0);
+  }
+
+  // What the loop waits on besides its latch: libcurl's sockets (one epoll descriptor), for at
+  // most wait_ms() — libcurl's next timeout while calls are in flight, else a second.
+  int wait_fd() const noexcept { return multi_.wait_fd(); }
+  long wait_ms() const noexcept {
+    const long curl_ms = multi_.timeout_ms();
+    return curl_ms < 0 ? 1000 : std::min(curl_ms, 1000L);
   }
 
  private:
@@ -432,7 +445,7 @@ class Sender {
   std::unordered_map<std::int64_t, Row> in_flight_;
   std::vector<Row> waiting_;
   std::mt19937_64 rng_;
-  int idle_turns_ = 0;
+  std::chrono::steady_clock::time_point next_periodic_{};
   bool more_due_ = false;  // the last claim took as many rows as it could
   bool more_links_ = false;  // the last dispatch took a full batch of link requests
   std::chrono::steady_clock::time_point next_housekeeping_{};
@@ -451,7 +464,7 @@ void sender_loop() {
   if (!worker_step("abdm_hip sender: init", [&] { sender.emplace(); })) return;
   bool busy = false;
   while (!worker_should_stop()) {
-    bool woken = worker_wait(busy ? 0 : 1000);
+    bool woken = worker_wait_socket(busy ? 0 : sender->wait_ms(), sender->wait_fd());
     // On failure the claimed rows' leases expire and they are claimed again.
     if (!worker_step("abdm_hip sender", [&] { busy = sender->turn(woken); })) {
       busy = false;
