@@ -104,6 +104,9 @@ def main():
         print("    on-request:", json.dumps(ack))
 
         say("What an operator sees")
+        # Once the sender has delivered what is still in flight (the refusal's notify, say).
+        wait_until(lambda: q1(db, "SELECT count(*) = 0 AS done FROM abdm_hip.outbox WHERE status = 'pending'")["done"],
+                   what="the outbox delivered", timeout=30)
         show(q(db, "SELECT kind, status, attempts, last_http_status, delivery_time FROM abdm_hip.outbox_status ORDER BY id"))
     finally:
         env.close()
