@@ -291,6 +291,28 @@ class SenderResilience(unittest.TestCase):
         recorded = q(self.db, "SELECT status, count(*) AS n FROM abdm_hip.outbox GROUP BY status")
         self.assertEqual([(r["status"], r["n"]) for r in recorded], [("sent", 150)])
 
+    def test_calls_in_flight_at_a_restart_go_again_at_once(self):
+        # A call the gateway holds when the server stops leaves its row leased with no outcome;
+        # the next sender releases the lease at start instead of waiting for it to end (a
+        # minute or more), and the call goes again with the same REQUEST-ID.
+        self.c.add_fault("/hip/v3/link/patient/links/sms/notify2", delay_ms=20000, times=1)
+        sms_patients(self.db, "HELD-", 1, 9200000000)
+        wait_until(lambda: q1(self.db, "SELECT count(*) AS n FROM abdm_hip.outbox_status WHERE in_flight")["n"] == 1,
+                   what="the call in flight")
+        restart_cluster()
+        ENV.reconnect()
+        self.db = ENV.db
+        started = time.monotonic()
+        wait_until(lambda: self.sent_count("sms_notify2") == 1, timeout=30, what="sent after the restart")
+        self.assertLess(time.monotonic() - started, 30)
+        row = q1(self.db, "SELECT attempts, lease_until FROM abdm_hip.outbox WHERE kind = 'sms_notify2'")
+        self.assertEqual((row["attempts"], row["lease_until"]), (2, None))
+        accepted = [r for r in self.c.requests(route="sms-notify2") if r["status"] == 202]
+        self.assertEqual(len(accepted), 1)
+        self.assertEqual({k.lower(): v for k, v in accepted[0]["headers"].items()}["request-id"],
+                         str(q1(self.db, "SELECT request_id FROM abdm_hip.outbox WHERE kind = 'sms_notify2'")["request_id"]),
+                         "the row's own REQUEST-ID, as on the first try")
+
     def test_a_sql_error_in_the_worker_is_logged_not_fatal(self):
         pid = q1(self.db, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abdm_hip sender'")["pid"]
         # Break the worker's own query for a while: every turn now fails inside SPI.
