@@ -220,6 +220,26 @@ class TransferResilience(TransferBase):
         self.assertEqual(row["status"], "transferred")
         self.assertGreaterEqual(row["attempts"], 2, "the interrupted attempt was repeated")
 
+    def test_a_killed_worker_mid_push_is_replaced_and_the_transfer_completes(self):
+        # SIGKILL: no clean-up at all (the postmaster resets every backend). The request stays
+        # leased for ten minutes unless the next worker releases it at start, which it does.
+        cid = self.grant()
+        self.c.add_fault("/hiu/data-push", delay_ms=20000, times=1)  # the first push hangs
+        txn = self.request(cid)
+        wait_until(lambda: q1(self.db, "SELECT status FROM abdm_hip.hi_request WHERE transaction_id = %s", txn)["status"]
+                   == "transferring", what="transfer under way")
+        time.sleep(0.5)
+        pid = q1(self.db, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abdm_hip transfer'")["pid"]
+        os.kill(pid, 9)
+        time.sleep(1.0)
+        ENV.reconnect()
+        self.db = ENV.db
+        session, per_cc = self.notification(txn)
+        self.assertEqual(session, "TRANSFERRED")
+        row = q1(self.db, "SELECT status, attempts, lease_until FROM abdm_hip.hi_request WHERE transaction_id = %s", txn)
+        self.assertEqual((row["status"], row["lease_until"]), ("transferred", None))
+        self.assertGreaterEqual(row["attempts"], 2, "the killed attempt was repeated")
+
     def test_a_terminated_worker_comes_back_and_clears_orphaned_spools(self):
         # A worker that died mid-push leaves its spool file (ciphertext) behind; the next start
         # removes it. pg_terminate_backend() restarts the worker rather than ending it for good.
