@@ -15,12 +15,10 @@ import sys
 import threading
 import time
 
-import psycopg2
-
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "test", "e2e"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import HIP, Env, q, q1, wait_until  # noqa: E402
+from harness import HIP, Env, drop_extension, q, q1, wait_until  # noqa: E402
 
 RECORDS = os.path.join(ROOT, "test", "data", "fhir", "records")
 # The loopback sink of the sender benchmark (bench/sink/http_sink.cpp, built by bench/run): C++ on
@@ -133,18 +131,6 @@ def sender_rate(env, rows):
     wait_until(lambda: q1(db, "SELECT count(*) AS n FROM abdm_hip.outbox WHERE kind = 'sms_notify2' AND status = 'sent'")["n"] >= rows,
                timeout=600, interval=0.1, what="all sent")
     return rows / (time.monotonic() - start)
-
-
-def drop_extension(db):
-    """DROP EXTENSION while the workers run may meet one of their transactions (a deadlock the
-    server resolves by cancelling the DROP): try again, as the e2e harness does."""
-    for attempt in range(10):
-        try:
-            q(db, "DROP EXTENSION IF EXISTS abdm_hip CASCADE")
-            return
-        except psycopg2.errors.DeadlockDetected:
-            time.sleep(0.2)
-    q(db, "DROP EXTENSION IF EXISTS abdm_hip CASCADE")
 
 
 def cpu_seconds(pid):

@@ -131,6 +131,15 @@ bool extension_installed() {
   return installed;
 }
 
+void release_orphaned_leases(const char* worker, const char* release_sql, const char* rows) {
+  long released = 0;
+  const std::string what = std::string(worker) + ": release leases";
+  in_transaction(what.c_str(), [&] { released = spi_exec(release_sql); });
+  if (released > 0)
+    log_line(std::string(worker) + ": " + std::to_string(released) + " " + rows +
+             " when the last worker stopped are due again");
+}
+
 void log_line(const std::string& message) {
   const char* m = message.c_str();
   pg_call([&] { ereport(LOG, (errmsg("%s", m))); });

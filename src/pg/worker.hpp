@@ -43,6 +43,13 @@ void in_transaction(const char* what, Fn&& fn) {
       what, [](void* p) { (*static_cast<Fn*>(p))(); }, &fn);
 }
 
+// At a worker's start: runs `release_sql` (an UPDATE that makes leased rows due now) and logs
+// how many rows it released. There is one worker of each kind per database, so a lease found at
+// start-up belongs to one that is gone (a crash, a restart, pg_terminate_backend()); its rows go
+// again at once instead of when the lease would have ended (a minute for a call, ten for a
+// transfer). `rows` names them in the log line.
+void release_orphaned_leases(const char* worker, const char* release_sql, const char* rows);
+
 // Whether schema abdm_hip exists in the connected database (checked inside a transaction).
 bool extension_installed();
 

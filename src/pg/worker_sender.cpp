@@ -452,19 +452,6 @@ class Sender {
   std::chrono::steady_clock::time_point next_unconfigured_warning_{};
 };
 
-// There is one sender per database, so a lease found at start-up belongs to a sender that is
-// gone (a crash, a restart, a pg_terminate_backend()) with its calls' outcomes unrecorded: those
-// rows are due again now rather than when the lease would have ended (a minute or more). The
-// calls may have reached the gateway; their REQUEST-ID is the same, so it can tell.
-void release_orphaned_leases() {
-  long released = 0;
-  in_transaction("abdm_hip sender: release leases", [&] {
-    released = spi_exec("UPDATE abdm_hip.outbox SET next_attempt_at = now(), lease_until = NULL "
-                        "WHERE status = 'pending' AND lease_until IS NOT NULL");
-  });
-  if (released > 0)
-    log_line("abdm_hip sender: " + std::to_string(released) + " call(s) in flight when the last sender stopped are due again");
-}
 
 void sender_loop() {
   // Wait for the extension to exist in the configured database.
@@ -476,7 +463,11 @@ void sender_loop() {
   }
   std::optional<Sender> sender;
   if (!worker_step("abdm_hip sender: init", [&] {
-        release_orphaned_leases();
+        // Calls may have reached the gateway; their REQUEST-ID is the same, so it can tell.
+        release_orphaned_leases("abdm_hip sender",
+                                "UPDATE abdm_hip.outbox SET next_attempt_at = now(), lease_until = NULL "
+                                "WHERE status = 'pending' AND lease_until IS NOT NULL",
+                                "call(s) in flight");
         sender.emplace();
       }))
     return;

@@ -332,17 +332,6 @@ void remove_orphaned_spools() {
   if (removed > 0) log_line("abdm_hip transfer: removed " + std::to_string(removed) + " orphaned spool file(s)");
 }
 
-// There is one transfer worker per database, so a request leased at start-up was being packaged
-// or pushed by a worker that is gone: it is due again now, not when its ten-minute lease ends.
-void release_orphaned_leases() {
-  long released = 0;
-  in_transaction("abdm_hip transfer: release leases", [&] {
-    released = spi_exec("UPDATE abdm_hip.hi_request SET next_attempt_at = now(), lease_until = NULL "
-                        "WHERE status = 'transferring' AND lease_until IS NOT NULL");
-  });
-  if (released > 0)
-    log_line("abdm_hip transfer: " + std::to_string(released) + " request(s) under way when the last worker stopped are due again");
-}
 
 void transfer_loop() {
   // Bundles are megabytes: give each large buffer its own mapping, returned to the system when
@@ -356,7 +345,12 @@ void transfer_loop() {
     worker_wait(10000);
   }
   worker_step("abdm_hip transfer: spool clean-up", [] { remove_orphaned_spools(); });
-  worker_step("abdm_hip transfer: release leases", [] { release_orphaned_leases(); });
+  worker_step("abdm_hip transfer: release leases", [] {
+    release_orphaned_leases("abdm_hip transfer",
+                            "UPDATE abdm_hip.hi_request SET next_attempt_at = now(), lease_until = NULL "
+                            "WHERE status = 'transferring' AND lease_until IS NOT NULL",
+                            "request(s) under way");
+  });
   std::optional<Transfer> transfer;
   if (!worker_step("abdm_hip transfer: init", [&] { transfer.emplace(); })) return;
   bool busy = false;

@@ -48,6 +48,18 @@ def _try_connect():
         return None
 
 
+def drop_extension(db):
+    """DROP EXTENSION while the workers run may meet one of their transactions (a deadlock the
+    server resolves by cancelling the DROP): try again."""
+    for attempt in range(10):
+        try:
+            q(db, "DROP EXTENSION IF EXISTS abdm_hip CASCADE")
+            return
+        except psycopg2.errors.DeadlockDetected:
+            time.sleep(0.2)
+    q(db, "DROP EXTENSION IF EXISTS abdm_hip CASCADE")
+
+
 def anon_rss_kb(pid):
     """Private (anonymous) resident memory of a process: what the worker itself allocated, without
     the shared buffers it touched."""
@@ -107,14 +119,7 @@ class Env:
     def fresh(self):
         """Drop and re-create the extension, point it at the simulator, register the facility."""
         db = self.db
-        # The workers keep running: a DROP may meet one of their transactions (a deadlock the
-        # server resolves by cancelling the DROP); try again.
-        for attempt in range(5):
-            try:
-                q(db, "DROP EXTENSION IF EXISTS abdm_hip CASCADE")
-                break
-            except psycopg2.errors.DeadlockDetected:
-                time.sleep(0.2)
+        drop_extension(db)
         q(db, "CREATE EXTENSION abdm_hip")
         q(db, "ALTER SYSTEM SET abdm_hip.gateway_url = %s", self.c.gateway_url)
         q(db, "ALTER SYSTEM SET abdm_hip.client_id = %s", CLIENT_ID)

@@ -81,6 +81,17 @@ class TransferBase(unittest.TestCase):
         self.assertEqual(r["delivery"]["status"], 202, r["delivery"])
         return r["transactionId"]
 
+    def push_under_way(self, hang_ms):
+        """A granted request whose first push the HIU holds for hang_ms; returns its transaction
+        once the worker is pushing."""
+        cid = self.grant()
+        self.c.add_fault("/hiu/data-push", delay_ms=hang_ms, times=1)
+        txn = self.request(cid)
+        wait_until(lambda: q1(self.db, "SELECT status FROM abdm_hip.hi_request WHERE transaction_id = %s", txn)["status"]
+                   == "transferring", what="transfer under way")
+        time.sleep(0.5)
+        return txn
+
     def notification(self, txn):
         n = wait_until(lambda: [x for x in self.c.requests(route="hi-notify")
                                 if x["body"]["notification"]["transactionId"] == txn], what="hi-notify")[0]
@@ -203,12 +214,7 @@ class TransferResilience(TransferBase):
         self.assertEqual(len([r for r in self.c.requests(route="hi-notify") if r["status"] == 202]), 1)
 
     def test_restart_during_push_completes_once(self):
-        cid = self.grant()
-        self.c.add_fault("/hiu/data-push", delay_ms=3000, times=1)  # the first push hangs
-        txn = self.request(cid)
-        wait_until(lambda: q1(self.db, "SELECT status FROM abdm_hip.hi_request WHERE transaction_id = %s", txn)["status"]
-                   == "transferring", what="transfer under way")
-        time.sleep(0.5)
+        txn = self.push_under_way(hang_ms=3000)
         restart_cluster()
         ENV.reconnect()
         self.db = ENV.db
@@ -223,12 +229,7 @@ class TransferResilience(TransferBase):
     def test_a_killed_worker_mid_push_is_replaced_and_the_transfer_completes(self):
         # SIGKILL: no clean-up at all (the postmaster resets every backend). The request stays
         # leased for ten minutes unless the next worker releases it at start, which it does.
-        cid = self.grant()
-        self.c.add_fault("/hiu/data-push", delay_ms=20000, times=1)  # the first push hangs
-        txn = self.request(cid)
-        wait_until(lambda: q1(self.db, "SELECT status FROM abdm_hip.hi_request WHERE transaction_id = %s", txn)["status"]
-                   == "transferring", what="transfer under way")
-        time.sleep(0.5)
+        txn = self.push_under_way(hang_ms=20000)
         pid = q1(self.db, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abdm_hip transfer'")["pid"]
         os.kill(pid, 9)
         time.sleep(1.0)
