@@ -51,6 +51,11 @@ $(EXT_NAME)--$(EXTVERSION).sql: $(SCHEMA_PARTS)
 	cat $^ > $@
 
 installcheck: | build-regress
+
+# The schedule, for the test command's count (a test with no result line did not run).
+.PHONY: print-regress
+print-regress:
+	@echo $(REGRESS)
 build-regress:
 	mkdir -p $@
 

@@ -1,8 +1,8 @@
 """End-to-end test harness: the private cluster started by test/run-all (PG* environment), the
 extension freshly created in the database the workers serve, and the gateway/HIU simulator.
 
-Every test module runs as a plain script with /usr/bin/python3 and ends with the line
-"N passed, N failed" (test/run-all reads it).
+Every test module runs as a plain script with /usr/bin/python3: run() runs every TestCase in it
+and ends with "N passed, N failed, N skipped" (test/lib/pyrun.py; test/run-all reads it).
 """
 import json
 import os
@@ -17,7 +17,9 @@ import psycopg2.extras
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "test", "sim"))
+sys.path.insert(0, os.path.join(ROOT, "test", "lib"))
 from simclient import SimProcess  # noqa: E402
+import pyrun  # noqa: E402
 
 HIP = "IN2710000001"
 CLIENT_ID = "SBX_E2E"
@@ -143,14 +145,8 @@ class Env:
             [r for r in self.outbox(kind) if r["status"] == "sent"]), timeout, what=f"{count} sent {kind}")
 
 
-def run(test_case_classes):
-    """Runs the given TestCase classes and prints the summary line test/run-all reads."""
-    suite = unittest.TestSuite()
-    loader = unittest.TestLoader()
-    for cls in test_case_classes:
-        suite.addTests(loader.loadTestsFromTestCase(cls))
-    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
-    failed = len(result.failures) + len(result.errors)
-    passed = result.testsRun - failed - len(result.skipped)
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(0 if failed == 0 else 1)
+def run():
+    """Runs every TestCase of the test module (a class nobody listed runs too) and prints the
+    summary line test/run-all reads; returns the exit status."""
+    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules["__main__"])
+    return pyrun.report(*pyrun.count(suite))

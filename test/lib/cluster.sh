@@ -1,14 +1,29 @@
-# A private PostgreSQL 15 cluster in a folder under the checkout, on a free loopback port, with
-# the extension preloaded (its workers need shared_preload_libraries). Sourced by test/run-all,
-# demo/run and bench/run: the one harness every command uses.
+# A private PostgreSQL 15 cluster on a free loopback port, with the extension preloaded (its
+# workers need shared_preload_libraries). Sourced by test/run-all, demo/run and bench/run: the one
+# harness every command uses.
 #
 #   abdm_cluster_start NAME [extra postgresql.conf lines...]   exports PGHOST PGPORT PGUSER PGDATA
-#   abdm_cluster_stop                                           stops it and removes the folder
+#   abdm_cluster_stop                                           stops it and removes its folder
 #   abdm_cluster_restart                                        pg_ctl restart (keeps the data)
+#
+# The cluster lives in a new folder under /tmp (ABDM_CLUSTER_DIR to choose another), not in the
+# checkout: the server runs as the 'postgres' OS user, who cannot enter a checkout in root's home
+# (mode 700). With ABDM_KEEP_CLUSTER=1, abdm_cluster_stop leaves the server running and says how
+# to stop it.
+#
+# Nothing here runs when the file is sourced: the scripts source it before abdm_install_deps has
+# installed PostgreSQL, so the server's binaries are looked up at first use.
 
 ABDM_ROOT=${ABDM_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-ABDM_PGBIN=${ABDM_PGBIN:-$(pg_config --bindir)}
 ABDM_PY=/usr/bin/python3   # Debian's python, where python3-psycopg2 and -cryptography live
+
+# Debian 12's PostgreSQL 15, whatever else the machine has (PG_CONFIG overrides).
+abdm_pg_config() {
+  if [[ -n ${PG_CONFIG:-} ]]; then echo "$PG_CONFIG"
+  elif [[ -x /usr/lib/postgresql/15/bin/pg_config ]]; then echo /usr/lib/postgresql/15/bin/pg_config
+  else echo pg_config; fi
+}
+abdm_pgbin() { echo "${ABDM_PGBIN:-$("$(abdm_pg_config)" --bindir)}"; }
 
 # PostgreSQL refuses to run as root; the cluster runs as the 'postgres' OS user that Debian's
 # server package creates.
@@ -21,15 +36,18 @@ abdm_free_port() {
 }
 
 abdm_cluster_start() {
-  local name=$1; shift
-  export PGDATA="$ABDM_ROOT/.cluster/$name"
+  local name=$1 home pgbin; shift
+  pgbin=$(abdm_pgbin) || return 1
+  [[ -x $pgbin/initdb ]] || { echo "no PostgreSQL server binaries in '$pgbin'" >&2; return 1; }
+  home=$(mktemp -d "${ABDM_CLUSTER_DIR:-/tmp}/abdm_hip-$name.XXXXXX") || return 1
+  chmod 755 "$home"
+  export PGDATA="$home/data"
   export PGHOST=127.0.0.1 PGUSER=postgres PGDATABASE=postgres
   export PGPORT=$(abdm_free_port)
-  rm -rf "$PGDATA"
   mkdir -p "$PGDATA"
-  [[ $(id -u) -eq 0 ]] && chown -R postgres: "$ABDM_ROOT/.cluster"
-  abdm_as_pg "$ABDM_PGBIN/initdb" -D "$PGDATA" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 >"$PGDATA.initdb.log" 2>&1 \
-    || { cat "$PGDATA.initdb.log"; return 1; }
+  [[ $(id -u) -eq 0 ]] && chown -R postgres: "$home"
+  abdm_as_pg "$pgbin/initdb" -D "$PGDATA" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 >"$home/initdb.log" 2>&1 \
+    || { cat "$home/initdb.log"; return 1; }
   {
     echo "listen_addresses = '127.0.0.1'"
     echo "port = $PGPORT"
@@ -41,16 +59,25 @@ abdm_cluster_start() {
     echo "max_worker_processes = 16"
     for line in "$@"; do echo "$line"; done
   } >>"$PGDATA/postgresql.conf"
-  abdm_as_pg "$ABDM_PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 start >/dev/null \
+  abdm_as_pg "$pgbin/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 start >/dev/null \
     || { tail -30 "$PGDATA/server.log"; return 1; }
 }
 
 abdm_cluster_restart() {
-  abdm_as_pg "$ABDM_PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 restart >/dev/null
+  abdm_as_pg "$(abdm_pgbin)/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 restart >/dev/null
 }
 
 abdm_cluster_stop() {
   [[ -n ${PGDATA:-} && -d $PGDATA ]] || return 0
-  abdm_as_pg "$ABDM_PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true
-  if [[ ${ABDM_KEEP_CLUSTER:-0} != 1 ]]; then rm -rf "$PGDATA" "$PGDATA.initdb.log"; fi
+  local home pg_ctl
+  home=$(dirname "$PGDATA") pg_ctl="$(abdm_pgbin)/pg_ctl"
+  if [[ ${ABDM_KEEP_CLUSTER:-0} == 1 ]]; then
+    echo "cluster kept running: PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER psql"
+    echo "stop and remove it:   runuser -u postgres -- $pg_ctl -D $PGDATA -m fast stop && rm -rf $home"
+    return 0
+  fi
+  abdm_as_pg "$pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true
+  # Only a folder this harness made (abdm_hip-NAME.XXXXXX) is removed.
+  [[ $(basename "$home") == abdm_hip-* ]] && rm -rf "$home"
+  unset PGDATA
 }

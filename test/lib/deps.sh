@@ -27,4 +27,8 @@ abdm_install_deps() {
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+  # Build against Debian 12's PostgreSQL 15 (PGXS and the cluster scripts read PG_CONFIG), known
+  # only now that it is installed.
+  [[ -z ${PG_CONFIG:-} && -x /usr/lib/postgresql/15/bin/pg_config ]] && export PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+  return 0
 }

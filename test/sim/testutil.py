@@ -1,5 +1,5 @@
-"""Shared bits of the simulator's own tests: the data directory and a runner that ends with
-`N passed, N failed` (so plain `/usr/bin/python3 test_x.py` gives a summary line scripts can grep)."""
+"""Shared bits of the simulator's own tests: the data directory and the runner (test/lib/pyrun.py:
+every TestCase of the module, ending with "N passed, N failed, N skipped")."""
 
 import os
 import sys
@@ -9,13 +9,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DATA_DIR = os.path.join(os.path.dirname(HERE), "data")
 
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "test", "lib"))
+import pyrun  # noqa: E402
+
+
 def run_main(module_name="__main__"):
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[module_name])
-    result = unittest.TextTestRunner(verbosity=2).run(suite)
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    skipped = len(result.skipped)
-    passed = result.testsRun - failed - skipped
-    if skipped:
-        print(f"{skipped} skipped")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(0 if failed == 0 else 1)
+    pyrun.run_module(module_name)
