@@ -4,7 +4,7 @@
 # The full test suite, with a private cluster and the simulator, is test/run-all (see README).
 
 EXT_NAME   = abdm_hip
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 MODULE_big = abdm_hip
 MODULEDIR  = extension
 PG_CONFIG ?= pg_config
@@ -16,10 +16,19 @@ CORE_LIBS   = $(foreach m,abdm fhir crypto net util,$(CORE_BUILD)/libabdm_$(m).a
 PG_SRCS    := $(sort $(wildcard src/pg/*.cpp))
 OBJS        = $(PG_SRCS:.cpp=.o)
 
-# The extension script is assembled from small parts, one job each, in name order.
+# The extension script is assembled from small parts, one job each, in name order. Parts named
+# NN_*.once.sql are one-time DDL (schema, domains, tables); every other part is replayable code
+# (CREATE OR REPLACE functions, views, triggers, grants next to each object), which every upgrade
+# script into this version replays after its own DDL delta. Upgrade scripts live in sql/upgrade/,
+# out of the pg_regress wildcard: sql/upgrade/abdm_hip--A--$(EXTVERSION).sql is the delta of the
+# version in development, completed here; older ones are frozen whole (docs/design-notes.md,
+# "Versioned SQL").
 SCHEMA_PARTS := $(sort $(wildcard sql/schema/*.sql))
-DATA_built    = $(EXT_NAME)--$(EXTVERSION).sql
-DATA          = control/$(EXT_NAME).control $(wildcard sql/$(EXT_NAME)--*--*.sql)
+CODE_PARTS   := $(filter-out %.once.sql,$(SCHEMA_PARTS))
+UPGRADE_SRCS := $(wildcard sql/upgrade/$(EXT_NAME)--*--*.sql)
+UPGRADE_INTO := $(filter %--$(EXTVERSION).sql,$(UPGRADE_SRCS))
+DATA_built    = $(EXT_NAME)--$(EXTVERSION).sql $(notdir $(UPGRADE_INTO))
+DATA          = control/$(EXT_NAME).control $(filter-out $(UPGRADE_INTO),$(UPGRADE_SRCS))
 
 PG_CPPFLAGS = -Isrc $(shell pkg-config --cflags libcurl 2>/dev/null)
 PG_CXXFLAGS = -std=c++20 -fPIC -O2 -Wall -Wno-unused-parameter -Wno-missing-field-initializers \
@@ -31,7 +40,7 @@ REGRESS_ALL  := $(basename $(notdir $(wildcard sql/*.sql)))
 REGRESS       = setup $(sort $(filter-out setup teardown,$(REGRESS_ALL))) teardown
 REGRESS_OPTS  = --inputdir=. --outputdir=build-regress
 
-EXTRA_CLEAN = $(DATA_built) build-regress $(OBJS:.o=.d)
+EXTRA_CLEAN = $(DATA_built) build-regress build-isolation $(OBJS:.o=.d)
 
 # Debian's server is built with LLVM JIT; bitcode for C++ sources would need clang. Not used.
 override with_llvm = no
@@ -48,7 +57,14 @@ core:
 $(shlib): $(CORE_LIBS)
 
 $(EXT_NAME)--$(EXTVERSION).sql: $(SCHEMA_PARTS)
-	cat $^ > $@
+	{ printf '%s\n' '-- $(EXT_NAME) $(EXTVERSION), built from sql/schema/*.sql in name order.' \
+	    '\echo Use "CREATE EXTENSION $(EXT_NAME)" to load this file. \quit'; cat $^; } > $@
+
+# The upgrade into this version: its delta, then every replayable part.
+$(notdir $(UPGRADE_INTO)): %.sql: sql/upgrade/%.sql $(CODE_PARTS)
+	{ printf '%s\n' '-- $*: the DDL delta of sql/upgrade/$*.sql, then the replayable parts of sql/schema.' \
+	    '\echo Use "ALTER EXTENSION $(EXT_NAME) UPDATE TO '"'"'$(EXTVERSION)'"'"'" to load this file. \quit'; \
+	  cat $^; } > $@
 
 installcheck: | build-regress
 
@@ -56,6 +72,15 @@ installcheck: | build-regress
 .PHONY: print-regress
 print-regress:
 	@echo $(REGRESS)
+
+# pg_isolation_regress: every test/isolation/specs/*.spec against the running server, as
+# installcheck runs pg_regress (test/isolation/run does the work; README there).
+ABDM_ISOLATION = $(sort $(basename $(notdir $(wildcard test/isolation/specs/*.spec))))
+.PHONY: isolationcheck print-isolation
+isolationcheck:
+	test/isolation/run $(ABDM_ISOLATION)
+print-isolation:
+	@echo $(ABDM_ISOLATION)
 build-regress:
 	mkdir -p $@
 

@@ -3,7 +3,7 @@
 -- echoing the whole row (a CHECK's "Failing row contains" detail would print patient data into
 -- the server log).
 
-CREATE FUNCTION abdm_hip.refuse(table_name text, column_name text, problem text, hint text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION abdm_hip.refuse(table_name text, column_name text, problem text, hint text DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF hint IS NULL THEN
@@ -15,8 +15,9 @@ BEGIN
           HINT = hint;
 END
 $$;
+GRANT EXECUTE ON FUNCTION abdm_hip.refuse(text, text, text, text) TO abdm_hip_admin, abdm_hip_app, abdm_hip_gateway;
 
-CREATE FUNCTION abdm_hip.patient_validate() RETURNS trigger
+CREATE OR REPLACE FUNCTION abdm_hip.patient_validate() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF NEW.name IS NULL OR btrim(NEW.name) = '' THEN
@@ -53,10 +54,10 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER patient_validate BEFORE INSERT OR UPDATE ON abdm_hip.patient
+CREATE OR REPLACE TRIGGER patient_validate BEFORE INSERT OR UPDATE ON abdm_hip.patient
   FOR EACH ROW EXECUTE FUNCTION abdm_hip.patient_validate();
 
-CREATE FUNCTION abdm_hip.care_context_validate() RETURNS trigger
+CREATE OR REPLACE FUNCTION abdm_hip.care_context_validate() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   bad text;
@@ -83,11 +84,11 @@ END
 $$;
 
 -- Not on the sender's own updates (link_pending): updated_at stays the HMIS's.
-CREATE TRIGGER care_context_validate
+CREATE OR REPLACE TRIGGER care_context_validate
   BEFORE INSERT OR UPDATE OF hip_id, patient_ref, reference, display, hi_types, visit_at ON abdm_hip.care_context
   FOR EACH ROW EXECUTE FUNCTION abdm_hip.care_context_validate();
 
-CREATE FUNCTION abdm_hip.health_record_validate() RETURNS trigger
+CREATE OR REPLACE FUNCTION abdm_hip.health_record_validate() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF NEW.hi_type IS NULL OR NOT abdm_hip.is_hi_type(NEW.hi_type) THEN
@@ -103,5 +104,5 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER health_record_validate BEFORE INSERT OR UPDATE ON abdm_hip.health_record
+CREATE OR REPLACE TRIGGER health_record_validate BEFORE INSERT OR UPDATE ON abdm_hip.health_record
   FOR EACH ROW EXECUTE FUNCTION abdm_hip.health_record_validate();

@@ -5,7 +5,7 @@
 -- so the statement text does not reach the server log:
 --   \set s `cat /run/secrets/abdm` \\ SELECT abdm_hip.set_client_secret(:'s');
 
-CREATE FUNCTION abdm_hip.set_client_secret(secret text) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip.set_client_secret(secret text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF secret IS NULL OR length(secret) < 8 THEN
@@ -20,7 +20,8 @@ COMMENT ON FUNCTION abdm_hip.set_client_secret(text) IS
   'Stores the ABDM gateway client secret where only abdm_hip_admin can read it.';
 
 -- Whether a secret is configured, without revealing it (for the status views and the demo).
-CREATE FUNCTION abdm_hip.client_secret_configured() RETURNS boolean
+CREATE OR REPLACE FUNCTION abdm_hip.client_secret_configured() RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 RETURN EXISTS (SELECT 1 FROM abdm_hip.secret WHERE name = 'client_secret')
        OR coalesce(current_setting('abdm_hip.client_secret_file', true), '') <> '';
+GRANT EXECUTE ON FUNCTION abdm_hip.client_secret_configured() TO abdm_hip_app;

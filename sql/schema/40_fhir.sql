@@ -2,7 +2,7 @@
 -- and the document checks every stored bundle must pass. Implemented in src/core/fhir, exposed by
 -- src/pg/fhir_sql.cpp; the record shape is docs/fhir-record.md.
 
-CREATE FUNCTION abdm_hip.fhir_document(hi_type text, record jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION abdm_hip.fhir_document(hi_type text, record jsonb) RETURNS jsonb
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'abdm_fhir_document';
 COMMENT ON FUNCTION abdm_hip.fhir_document(text, jsonb) IS
@@ -10,7 +10,7 @@ COMMENT ON FUNCTION abdm_hip.fhir_document(text, jsonb) IS
   '(docs/fhir-record.md). Deterministic: ids derive from the record, timestamps from document.date. '
   'A missing, unknown or malformed field is an error naming it, e.g. "record.patient.name: required".';
 
-CREATE FUNCTION abdm_hip.fhir_check(bundle jsonb)
+CREATE OR REPLACE FUNCTION abdm_hip.fhir_check(bundle jsonb)
 RETURNS TABLE (severity text, path text, message text)
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 4
 AS 'MODULE_PATHNAME', 'abdm_fhir_check';
@@ -20,7 +20,7 @@ COMMENT ON FUNCTION abdm_hip.fhir_check(jsonb) IS
   'section codes, section entry types, references that resolve, Patient identifiers. No rows = conformant; '
   'severity "error" rows make abdm_hip.health_record refuse the bundle, "warning" rows do not.';
 
-CREATE FUNCTION abdm_hip.fhir_hi_type(bundle jsonb) RETURNS text
+CREATE OR REPLACE FUNCTION abdm_hip.fhir_hi_type(bundle jsonb) RETURNS text
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'abdm_fhir_hi_type';
 COMMENT ON FUNCTION abdm_hip.fhir_hi_type(jsonb) IS
@@ -30,7 +30,7 @@ COMMENT ON FUNCTION abdm_hip.fhir_hi_type(jsonb) IS
 -- health_record refuses a bundle that fails the document checks or is filed under another HI type.
 -- Named to fire after health_record_validate (triggers fire in name order), which has already
 -- refused anything that is not a document Bundle.
-CREATE FUNCTION abdm_hip.health_record_validate_fhir() RETURNS trigger
+CREATE OR REPLACE FUNCTION abdm_hip.health_record_validate_fhir() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   n_errors int;
@@ -60,7 +60,7 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER health_record_validate_fhir BEFORE INSERT OR UPDATE ON abdm_hip.health_record
+CREATE OR REPLACE TRIGGER health_record_validate_fhir BEFORE INSERT OR UPDATE ON abdm_hip.health_record
   FOR EACH ROW EXECUTE FUNCTION abdm_hip.health_record_validate_fhir();
 
 -- The HMIS builds and checks documents; the trigger runs these as the inserting role.

@@ -1,17 +1,17 @@
 -- The transactional outbox: how every state change asks for an outbound call, and how the sender
 -- worker reports back. Outbound bodies come from the core's builders (build_message).
 
-CREATE FUNCTION abdm_hip.build_message(kind text, input jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION abdm_hip.build_message(kind text, input jsonb) RETURNS jsonb
 LANGUAGE c STRICT STABLE AS 'MODULE_PATHNAME', 'abdm_build_message';
 COMMENT ON FUNCTION abdm_hip.build_message(text, jsonb) IS
   'The exact ABDM V3 body of an outbound message (kinds: generate_token, link_carecontext, context_notify, sms_notify2, on_discover, on_init, on_confirm, consent_on_notify, hi_on_request, hi_notify, patient_status_on_notify).';
 
-CREATE FUNCTION abdm_hip.outbound_path(kind text) RETURNS text
+CREATE OR REPLACE FUNCTION abdm_hip.outbound_path(kind text) RETURNS text
 LANGUAGE c STRICT IMMUTABLE AS 'MODULE_PATHNAME', 'abdm_outbound_path';
 
 -- Queues one gateway call; returns its REQUEST-ID (stable across retries). X-HIP-ID is sent on
 -- every V3 call, as NHA's wrapper does (harmless where the gateway does not need it).
-CREATE FUNCTION abdm_hip.enqueue(hip_id text, kind text, body jsonb, extra_headers jsonb DEFAULT '{}',
+CREATE OR REPLACE FUNCTION abdm_hip.enqueue(hip_id text, kind text, body jsonb, extra_headers jsonb DEFAULT '{}',
                                  request_id uuid DEFAULT gen_random_uuid())
 RETURNS uuid LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -23,10 +23,35 @@ END
 $$;
 
 -- A commit that queued or re-timed outbox rows wakes the sender at once.
-CREATE FUNCTION abdm_hip.wake_sender() RETURNS trigger
+CREATE OR REPLACE FUNCTION abdm_hip.wake_sender() RETURNS trigger
 LANGUAGE c AS 'MODULE_PATHNAME', 'abdm_wake_sender';
-CREATE TRIGGER outbox_wake_sender AFTER INSERT ON abdm_hip.outbox
+CREATE OR REPLACE TRIGGER outbox_wake_sender AFTER INSERT ON abdm_hip.outbox
   FOR EACH STATEMENT EXECUTE FUNCTION abdm_hip.wake_sender();
+
+-- The sender's claim: up to max_rows due rows, oldest first, each leased for lease_seconds (its
+-- next attempt moves to the lease's end, so a worker that dies leaves nothing stuck: the row is
+-- due again when the lease ends). SKIP LOCKED: claims running at once take disjoint rows without
+-- waiting (test/isolation/specs/outbox_claim.spec). Without a client id the gateway's calls stay
+-- unclaimed and only hook calls (targets that are full URLs) go.
+CREATE OR REPLACE FUNCTION abdm_hip.outbox_claim(max_rows int, lease_seconds int, gateway_ready boolean)
+RETURNS TABLE (id bigint, hip_id text, kind text, target text, method text, request_id uuid,
+               headers jsonb, body jsonb, attempts int)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+WITH due AS (
+  SELECT o.hip_id, o.id FROM abdm_hip.outbox o
+  WHERE o.status = 'pending' AND o.next_attempt_at <= now()
+    AND (gateway_ready OR left(o.target, 1) <> '/')
+  ORDER BY o.next_attempt_at, o.id
+  LIMIT max_rows
+  FOR UPDATE SKIP LOCKED)
+UPDATE abdm_hip.outbox o
+   SET lease_until = now() + make_interval(secs => lease_seconds),
+       next_attempt_at = now() + make_interval(secs => lease_seconds),
+       attempts = o.attempts + 1
+  FROM due
+ WHERE o.hip_id = due.hip_id AND o.id = due.id
+RETURNING o.id, o.hip_id, o.kind, o.target, o.method, o.request_id, o.headers, o.body, o.attempts
+$$;
 
 -- The sender's reports of one turn, as a JSON array of {id, hip_id, outcome, http_status, error,
 -- response, delay_ms}: one set-based update, then the follow-ups of the final failures (a link
@@ -38,7 +63,7 @@ CREATE TRIGGER outbox_wake_sender AFTER INSERT ON abdm_hip.outbox
 -- its fixed guess of 100 rows for jsonb_to_recordset() otherwise picks a hash join over a scan of
 -- the whole outbox while the table is small or not yet analysed (1 ms a call at 5,000 rows, for
 -- a batch of one).
-CREATE FUNCTION abdm_hip.outbox_record_batch(outcomes jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip.outbox_record_batch(outcomes jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 DECLARE
   failed abdm_hip.outbox;
@@ -70,11 +95,11 @@ $$;
 -- The code of the first error a gateway answer carries ("ABDM-1092: " → "ABDM-1092"), in every
 -- envelope ABDM and its API manager use; NULL when it carries none. The sender classifies
 -- answers with the same reading (core/util/gateway_error).
-CREATE FUNCTION abdm_hip.gateway_error_code(response jsonb) RETURNS text
+CREATE OR REPLACE FUNCTION abdm_hip.gateway_error_code(response jsonb) RETURNS text
 LANGUAGE c STRICT IMMUTABLE AS 'MODULE_PATHNAME', 'abdm_gateway_error_code';
 
 -- What a final failure means for the state that queued the call.
-CREATE FUNCTION abdm_hip.outbox_failed(o abdm_hip.outbox) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip.outbox_failed(o abdm_hip.outbox) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   code text := coalesce(abdm_hip.gateway_error_code(o.response), '');
@@ -104,7 +129,7 @@ END
 $$;
 
 -- Deletes finished history older than abdm_hip.retention_days (run by the sender every hour).
-CREATE FUNCTION abdm_hip.purge_history() RETURNS bigint
+CREATE OR REPLACE FUNCTION abdm_hip.purge_history() RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   keep interval := make_interval(days => coalesce(current_setting('abdm_hip.retention_days', true), '30')::int);
@@ -128,7 +153,7 @@ END
 $$;
 
 -- What an operator wants to see: what is queued, sent, failed, and why. No bodies, no tokens.
-CREATE VIEW abdm_hip.outbox_status WITH (security_barrier) AS
+CREATE OR REPLACE VIEW abdm_hip.outbox_status WITH (security_barrier) AS
 SELECT o.id, o.hip_id, o.kind, o.target, o.request_id, o.status, o.attempts,
        o.next_attempt_at, o.last_http_status, o.last_error, o.created_at, o.sent_at,
        CASE WHEN o.status = 'sent' THEN o.sent_at - o.created_at END AS delivery_time,

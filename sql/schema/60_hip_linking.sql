@@ -9,29 +9,14 @@
 --   care_context INSERT, patient has no ABHA address but a mobile
 --     → patients/sms/notify2, once per patient per abdm_hip.sms_notify_interval
 
--- SMS deep-link notifications sent per patient (the interval is kept across care contexts).
-CREATE TABLE abdm_hip.sms_notification (
-  hip_id        text NOT NULL,
-  patient_ref   text NOT NULL,
-  status        text NOT NULL DEFAULT 'requested'
-                  CONSTRAINT sms_notification_status_known CHECK (status IN ('requested', 'acknowledged', 'failed')),
-  request_id    uuid NOT NULL,
-  last_sent_at  timestamptz NOT NULL DEFAULT now(),
-  last_error    text,
-  PRIMARY KEY (hip_id, patient_ref),
-  FOREIGN KEY (hip_id, patient_ref) REFERENCES abdm_hip.patient (hip_id, patient_ref) ON UPDATE CASCADE ON DELETE CASCADE
-);
-SELECT pg_catalog.pg_extension_config_dump('abdm_hip.sms_notification', '');
-CREATE INDEX sms_notification_request_idx ON abdm_hip.sms_notification (request_id);
-
 -- A link token is reused until a day before it expires (it lives ~6 months; NHA M2 v2.8 §4.3.2).
-CREATE FUNCTION abdm_hip.link_token_usable(t abdm_hip.link_token) RETURNS boolean
+CREATE OR REPLACE FUNCTION abdm_hip.link_token_usable(t abdm_hip.link_token) RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 RETURN t.status = 'valid' AND t.token IS NOT NULL AND t.expires_at > now() + interval '1 day';
 
 -- Sends every requested-but-unsent link of (HIP, ABHA address) in one link/carecontext call per
 -- patient, grouped by HI type by the core builder.
-CREATE FUNCTION abdm_hip.send_pending_links(p_hip_id text, p_abha_address text) RETURNS int
+CREATE OR REPLACE FUNCTION abdm_hip.send_pending_links(p_hip_id text, p_abha_address text) RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   tok abdm_hip.link_token;
@@ -72,7 +57,7 @@ END
 $$;
 
 -- Asks for a link token unless one is valid, already asked for, or ABDM told us to wait.
-CREATE FUNCTION abdm_hip.request_link_token(p_hip_id text, p_patient_ref text) RETURNS boolean
+CREATE OR REPLACE FUNCTION abdm_hip.request_link_token(p_hip_id text, p_patient_ref text) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   pat abdm_hip.patient;
@@ -101,7 +86,7 @@ END
 $$;
 
 -- Queues the SMS deep link for a patient known only by mobile, at most once per interval.
-CREATE FUNCTION abdm_hip.queue_sms_notify(p_hip_id text, p_patient_ref text) RETURNS boolean
+CREATE OR REPLACE FUNCTION abdm_hip.queue_sms_notify(p_hip_id text, p_patient_ref text) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   pat abdm_hip.patient;
@@ -131,7 +116,7 @@ END
 $$;
 
 -- Everything a newly written care context implies for its patient.
-CREATE FUNCTION abdm_hip.queue_patient_links(p_hip_id text, p_patient_ref text) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip.queue_patient_links(p_hip_id text, p_patient_ref text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   pat abdm_hip.patient;
@@ -158,7 +143,7 @@ $$;
 -- and a wake-up of the sender at commit; the sender then acts on the new care contexts, batched
 -- per patient (dispatch_links below), so the HMIS's transaction stays as short as without the
 -- extension.
-CREATE TRIGGER care_context_wake_sender AFTER INSERT ON abdm_hip.care_context
+CREATE OR REPLACE TRIGGER care_context_wake_sender AFTER INSERT ON abdm_hip.care_context
   FOR EACH STATEMENT EXECUTE FUNCTION abdm_hip.wake_sender();
 
 -- Called by the sender: acts on up to max_links new care contexts (rows another transaction holds
@@ -166,7 +151,7 @@ CREATE TRIGGER care_context_wake_sender AFTER INSERT ON abdm_hip.care_context
 -- linked and one link/carecontext call, or one generate-token (queue_patient_links), or the SMS
 -- deep link for a patient known only by mobile. Returns the number of care contexts taken, so
 -- the caller knows whether more are waiting.
-CREATE FUNCTION abdm_hip.dispatch_links(max_links int) RETURNS int
+CREATE OR REPLACE FUNCTION abdm_hip.dispatch_links(max_links int) RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   taken int;
@@ -197,7 +182,7 @@ $$;
 
 -- A linked care context that gains HI types: tell the consent manager (context/notify, one call
 -- per care context and ABHA address, with the new types only).
-CREATE FUNCTION abdm_hip.care_context_after_update() RETURNS trigger
+CREATE OR REPLACE FUNCTION abdm_hip.care_context_after_update() RETURNS trigger
 -- Runs as the extension owner: the HMIS role may not write links, tokens or the outbox itself.
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -220,12 +205,12 @@ BEGIN
   RETURN NULL;
 END
 $$;
-CREATE TRIGGER care_context_notify_new_types AFTER UPDATE OF hi_types ON abdm_hip.care_context
+CREATE OR REPLACE TRIGGER care_context_notify_new_types AFTER UPDATE OF hi_types ON abdm_hip.care_context
   FOR EACH ROW WHEN (NEW.hi_types IS DISTINCT FROM OLD.hi_types)
   EXECUTE FUNCTION abdm_hip.care_context_after_update();
 
 -- A record of a type the care context did not list yet adds the type (and so notifies).
-CREATE FUNCTION abdm_hip.health_record_after_insert() RETURNS trigger
+CREATE OR REPLACE FUNCTION abdm_hip.health_record_after_insert() RETURNS trigger
 -- Runs as the extension owner: the HMIS role may not write links, tokens or the outbox itself.
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -234,12 +219,12 @@ BEGIN
   RETURN NULL;
 END
 $$;
-CREATE TRIGGER health_record_adds_hi_type AFTER INSERT ON abdm_hip.health_record
+CREATE OR REPLACE TRIGGER health_record_adds_hi_type AFTER INSERT ON abdm_hip.health_record
   FOR EACH ROW EXECUTE FUNCTION abdm_hip.health_record_after_insert();
 
 -- ---- callbacks (called by abdm_hip.receive() with the parsed, normalised message) -------------
 
-CREATE FUNCTION abdm_hip.handle_on_generate_token(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip.handle_on_generate_token(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   tok abdm_hip.link_token;
@@ -273,7 +258,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION abdm_hip.handle_on_carecontext(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip.handle_on_carecontext(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   code text := msg #>> '{error,code}';
@@ -298,7 +283,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION abdm_hip.handle_context_on_notify(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip.handle_context_on_notify(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   -- The acknowledgement is kept in the inbox; an error is surfaced on the outbox row it answers.
@@ -308,7 +293,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION abdm_hip.handle_sms_on_notify(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip.handle_sms_on_notify(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   UPDATE abdm_hip.sms_notification
@@ -320,7 +305,7 @@ $$;
 
 -- ---- what an HMIS operator looks at -----------------------------------------------------------
 
-CREATE VIEW abdm_hip.link_activity WITH (security_barrier) AS
+CREATE OR REPLACE VIEW abdm_hip.link_activity WITH (security_barrier) AS
 SELECT c.hip_id, c.patient_ref, c.reference AS care_context_ref, c.hi_types,
        coalesce(l.abha_address, CASE WHEN c.link_pending THEN p.abha_address END) AS abha_address,
        -- A new care context the sender has not acted on yet shows as requested already.
@@ -337,7 +322,7 @@ LEFT JOIN abdm_hip.link_token t ON t.hip_id = c.hip_id AND t.abha_address = l.ab
 LEFT JOIN abdm_hip.outbox o ON o.hip_id = c.hip_id AND o.request_id = coalesce(l.request_id, t.request_id)
 LEFT JOIN abdm_hip.sms_notification s ON s.hip_id = c.hip_id AND s.patient_ref = c.patient_ref;
 
-CREATE FUNCTION abdm_hip.link_status(hip_id text, patient_ref text)
+CREATE OR REPLACE FUNCTION abdm_hip.link_status(hip_id text, patient_ref text)
 RETURNS TABLE (care_context_ref text, abha_address text, link_status text, method text,
                linked_at timestamptz, error text, token_status text, last_call_status text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -350,4 +335,3 @@ $$;
 
 GRANT SELECT ON abdm_hip.link_activity TO abdm_hip_app;
 GRANT EXECUTE ON FUNCTION abdm_hip.link_status(text, text) TO abdm_hip_app;
-GRANT SELECT ON abdm_hip.sms_notification TO abdm_hip_app;

@@ -8,10 +8,10 @@
 -- The input is named request_body because PostgreSQL does not allow an input and an output
 -- parameter of the same name; the result columns are (status, body).
 
-CREATE FUNCTION abdm_hip.inbound_check(path text, headers jsonb, body jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION abdm_hip.inbound_check(path text, headers jsonb, body jsonb) RETURNS jsonb
 LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'abdm_inbound_check';
 
-CREATE FUNCTION abdm_hip.receive(path text, headers jsonb, request_body jsonb,
+CREATE OR REPLACE FUNCTION abdm_hip.receive(path text, headers jsonb, request_body jsonb,
                                  OUT status int, OUT body jsonb)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -90,7 +90,7 @@ COMMENT ON FUNCTION abdm_hip.receive(text, jsonb, jsonb) IS
 GRANT EXECUTE ON FUNCTION abdm_hip.receive(text, jsonb, jsonb) TO abdm_hip_gateway;
 
 -- What arrived, for an operator: no bodies.
-CREATE VIEW abdm_hip.inbox_status WITH (security_barrier) AS
+CREATE OR REPLACE VIEW abdm_hip.inbox_status WITH (security_barrier) AS
 SELECT id, request_id, hip_id, kind, path, http_status, response -> 'error' AS error, received_at
 FROM abdm_hip.inbox;
 GRANT SELECT ON abdm_hip.inbox_status TO abdm_hip_app;

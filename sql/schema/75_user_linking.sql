@@ -17,25 +17,25 @@
 -- The discover message (as receive() hands it to the handler) against candidate patients:
 -- {"outcome": "matched"|"no_match"|"ambiguous", "patientRef", "matchedBy", "nameScore", "ranked"}.
 -- Candidates: [{"patientRef","name","gender","yearOfBirth","mobile","abhaNumber","abhaAddress","mr"}].
-CREATE FUNCTION abdm_hip.match_patients(discover jsonb, candidates jsonb, yob_tolerance int, name_threshold real)
+CREATE OR REPLACE FUNCTION abdm_hip.match_patients(discover jsonb, candidates jsonb, yob_tolerance int, name_threshold real)
 RETURNS jsonb LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_match_patients';
 
 -- Six decimal digits from OpenSSL's CSPRNG.
-CREATE FUNCTION abdm_hip.otp_generate() RETURNS text
+CREATE OR REPLACE FUNCTION abdm_hip.otp_generate() RETURNS text
 LANGUAGE c VOLATILE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_otp_generate';
 -- "v1$salt$PBKDF2-SHA256": the only form in which an OTP is stored (a new salt each call).
-CREATE FUNCTION abdm_hip.otp_hash(otp text) RETURNS text
+CREATE OR REPLACE FUNCTION abdm_hip.otp_hash(otp text) RETURNS text
 LANGUAGE c VOLATILE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_otp_hash';
 -- Constant-time comparison of an OTP with its stored hash; false for a malformed hash.
-CREATE FUNCTION abdm_hip.otp_verify(otp text, stored text) RETURNS boolean
+CREATE OR REPLACE FUNCTION abdm_hip.otp_verify(otp text, stored text) RETURNS boolean
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_otp_verify';
 -- The on-init communicationHint: "98******32".
-CREATE FUNCTION abdm_hip.mask_mobile(mobile text) RETURNS text
+CREATE OR REPLACE FUNCTION abdm_hip.mask_mobile(mobile text) RETURNS text
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_mask_mobile';
 -- The verdict on a link confirmation: {"outcome": linked|unknown_reference|too_many_attempts|
 -- expired|wrong_otp, "code", "message", "attemptsAfter"}. otp_hash NULL = no such link request.
 -- Not STRICT for that reason; `at` is the moment of the check (now() in the handler).
-CREATE FUNCTION abdm_hip.check_link_confirm(otp text, otp_hash text, expires_at timestamptz, attempts int,
+CREATE OR REPLACE FUNCTION abdm_hip.check_link_confirm(otp text, otp_hash text, expires_at timestamptz, attempts int,
                                             max_attempts int, at timestamptz)
 RETURNS jsonb LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_check_link_confirm';
 
@@ -46,7 +46,7 @@ RETURNS jsonb LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_che
 -- expression of its index in 10_tables.sql (or the primary key), so discovery stays a handful of
 -- index probes at a million patients. A mobile is often shared (a family, or an HMIS placeholder
 -- number), so each look-up is capped; the core ranks what comes back.
-CREATE FUNCTION abdm_hip.discovery_candidates(p_hip_id text, msg jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION abdm_hip.discovery_candidates(p_hip_id text, msg jsonb) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   WITH q AS (
     SELECT lower(msg #>> '{match,abhaAddress}') AS addr, msg #>> '{match,abhaNumber}' AS num,
@@ -75,7 +75,7 @@ $$;
 
 -- The patient as the outbound builders take it ({referenceNumber, display, careContexts}), with
 -- the given care contexts in visit order; the builder groups them by HI type.
-CREATE FUNCTION abdm_hip.out_patient(p_hip_id text, p_patient_ref text, p_refs text[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION abdm_hip.out_patient(p_hip_id text, p_patient_ref text, p_refs text[]) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT jsonb_build_object('referenceNumber', p.patient_ref, 'display', p.name,
            'careContexts', coalesce((
@@ -90,7 +90,7 @@ $$;
 -- A discovery without a patient is an error answer: matched_by empty = nobody matched, matched_by
 -- set = several patients matched by those identifiers (ambiguous). A patient with no care
 -- context left to offer is an error answer too.
-CREATE FUNCTION abdm_hip.discovery_answer(d abdm_hip.discovery, p_request_id uuid) RETURNS jsonb
+CREATE OR REPLACE FUNCTION abdm_hip.discovery_answer(d abdm_hip.discovery, p_request_id uuid) RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   problem text;
@@ -117,7 +117,7 @@ $$;
 
 -- ---- discover ------------------------------------------------------------------------------
 
-CREATE FUNCTION abdm_hip.handle_discover(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip.handle_discover(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_tx uuid := (msg ->> 'transactionId')::uuid;
@@ -167,6 +167,19 @@ $$;
 
 -- ---- link init -----------------------------------------------------------------------------
 
+-- A care context is linked to one ABHA address: discovery offers only unlinked ones, and init and
+-- confirm check again, because a discovery made before another address's link committed (or
+-- minutes before it, while the patient typed an OTP) may have offered it
+-- (test/isolation/specs/discovery_confirm_other_address.spec). The first of refs that is linked
+-- to an address other than abha_address, or NULL.
+CREATE OR REPLACE FUNCTION abdm_hip.linked_elsewhere(p_hip_id text, refs text[], abha_address text) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT l.care_context_ref FROM abdm_hip.care_context_link l
+  WHERE l.hip_id = p_hip_id AND l.care_context_ref = ANY (refs) AND l.status = 'linked'
+    AND lower(l.abha_address) <> lower(linked_elsewhere.abha_address)
+  ORDER BY array_position(refs, l.care_context_ref) LIMIT 1
+$$;
+
 -- Delivers an OTP: (a) an 'otp_sms' outbox row to abdm_hip.otp_sms_url when set (the sender posts
 -- {mobile, otp, message, hipId, linkRefNumber} there without gateway credentials; the OTP and
 -- message are removed from the row once it is sent or has failed, see otp_sms_forget below);
@@ -175,7 +188,7 @@ $$;
 -- no privilege on LISTEN: every role that may connect to this database can listen, so with the
 -- NOTIFY path CONNECT on it must be limited to trusted roles (README "OTP delivery").
 -- Neither path writes the OTP to the server log.
-CREATE FUNCTION abdm_hip.deliver_otp(p_hip_id text, p_link_ref uuid, p_patient_ref text, p_mobile text,
+CREATE OR REPLACE FUNCTION abdm_hip.deliver_otp(p_hip_id text, p_link_ref uuid, p_patient_ref text, p_mobile text,
                                      p_otp text, p_expires_at timestamptz) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -210,19 +223,19 @@ END
 $$;
 
 -- Once the SMS hook has been called (or given up on), the OTP is not kept in clear.
-CREATE FUNCTION abdm_hip.otp_sms_forget() RETURNS trigger
+CREATE OR REPLACE FUNCTION abdm_hip.otp_sms_forget() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   NEW.body := NEW.body - 'otp' - 'message';
   RETURN NEW;
 END
 $$;
-CREATE TRIGGER outbox_otp_sms_forget BEFORE UPDATE ON abdm_hip.outbox
+CREATE OR REPLACE TRIGGER outbox_otp_sms_forget BEFORE UPDATE ON abdm_hip.outbox
   FOR EACH ROW WHEN (NEW.kind = 'otp_sms' AND NEW.status IN ('sent', 'failed'))
   EXECUTE FUNCTION abdm_hip.otp_sms_forget();
 
 -- The OTP the patient typed is not kept in the inbox either (a wrong guess is often one digit off).
-CREATE FUNCTION abdm_hip.inbox_mask_otp() RETURNS trigger
+CREATE OR REPLACE FUNCTION abdm_hip.inbox_mask_otp() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF jsonb_typeof(NEW.body -> 'confirmation') = 'object' AND NEW.body -> 'confirmation' ? 'token' THEN
@@ -231,11 +244,11 @@ BEGIN
   RETURN NEW;
 END
 $$;
-CREATE TRIGGER inbox_mask_otp BEFORE INSERT ON abdm_hip.inbox
+CREATE OR REPLACE TRIGGER inbox_mask_otp BEFORE INSERT ON abdm_hip.inbox
   FOR EACH ROW WHEN (NEW.kind = 'link_confirm' AND NEW.body IS NOT NULL)
   EXECUTE FUNCTION abdm_hip.inbox_mask_otp();
 
-CREATE FUNCTION abdm_hip.on_init_answer(lr abdm_hip.link_request, p_request_id uuid) RETURNS jsonb
+CREATE OR REPLACE FUNCTION abdm_hip.on_init_answer(lr abdm_hip.link_request, p_request_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT abdm_hip.build_message('on_init', jsonb_build_object(
     'transactionId', lr.transaction_id, 'requestId', p_request_id, 'linkRefNumber', lr.link_ref,
@@ -245,7 +258,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   FROM abdm_hip.patient p WHERE p.hip_id = lr.hip_id AND p.patient_ref = lr.patient_ref;
 $$;
 
-CREATE FUNCTION abdm_hip.handle_link_init(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip.handle_link_init(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_tx uuid := (msg ->> 'transactionId')::uuid;
@@ -288,6 +301,9 @@ BEGIN
       WHERE NOT (c.cc ->> 'referenceNumber') = ANY (d.care_context_refs) ORDER BY p.i, c.k LIMIT 1;
       IF FOUND THEN
         code := 'ABDM-9999'; problem := bad.field || ': ' || bad.ref || ' was not offered in transaction ' || v_tx;
+      ELSIF abdm_hip.linked_elsewhere(p_hip_id, v_refs, v_addr) IS NOT NULL THEN
+        code := 'ABDM-1056';
+        problem := 'careContexts: ' || abdm_hip.linked_elsewhere(p_hip_id, v_refs, v_addr) || ' is already linked to another ABHA address';
       END IF;
     END IF;
   END IF;
@@ -333,13 +349,15 @@ $$;
 
 -- ---- link confirm --------------------------------------------------------------------------
 
-CREATE FUNCTION abdm_hip.handle_link_confirm(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+
+CREATE OR REPLACE FUNCTION abdm_hip.handle_link_confirm(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_ref text := msg #>> '{confirmation,linkRefNumber}';
   v_otp text := msg #>> '{confirmation,token}';
   lr abdm_hip.link_request;
   verdict jsonb;
+  v_taken text;
 BEGIN
   IF v_ref ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
     SELECT * INTO lr FROM abdm_hip.link_request
@@ -378,6 +396,21 @@ BEGIN
     PERFORM abdm_hip.enqueue(p_hip_id, 'on_confirm', abdm_hip.build_message('on_confirm', jsonb_build_object(
       'requestId', p_request_id,
       'error', jsonb_build_object('code', verdict ->> 'code', 'message', verdict ->> 'message'))));
+    RETURN;
+  END IF;
+
+  -- The OTP is right; the care contexts must still be free. The row locks serialise confirms of
+  -- the same care context for different addresses, and the check after them (a new statement,
+  -- so a new snapshot) sees a link the other committed meanwhile.
+  PERFORM 1 FROM abdm_hip.care_context c
+   WHERE c.hip_id = p_hip_id AND c.patient_ref = lr.patient_ref AND c.reference = ANY (lr.care_context_refs)
+   ORDER BY c.reference FOR UPDATE;
+  v_taken := abdm_hip.linked_elsewhere(p_hip_id, lr.care_context_refs, lr.abha_address);
+  IF v_taken IS NOT NULL THEN
+    UPDATE abdm_hip.link_request SET status = 'expired' WHERE hip_id = lr.hip_id AND link_ref = lr.link_ref;
+    PERFORM abdm_hip.enqueue(p_hip_id, 'on_confirm', abdm_hip.build_message('on_confirm', jsonb_build_object(
+      'requestId', p_request_id, 'error', jsonb_build_object('code', 'ABDM-1056',
+        'message', 'careContexts: ' || v_taken || ' is already linked to another ABHA address'))));
     RETURN;
   END IF;
 

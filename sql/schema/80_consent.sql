@@ -6,7 +6,7 @@
 -- the precise answer ("consent not granted") instead of "unknown"; its artefact, patient and
 -- care-context list are deleted.
 
-CREATE FUNCTION abdm_hip.handle_consent_notify(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip.handle_consent_notify(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   n jsonb := msg -> 'notification';
@@ -57,7 +57,7 @@ END
 $$;
 
 -- Ends a consent: tombstone with the status, artefact and care contexts deleted.
-CREATE FUNCTION abdm_hip.end_consent(p_hip_id text, p_consent uuid, p_status text) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip.end_consent(p_hip_id text, p_consent uuid, p_status text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   DELETE FROM abdm_hip.consent_care_context WHERE hip_id = p_hip_id AND consent_id = p_consent;
@@ -71,7 +71,7 @@ $$;
 
 -- Consents past dataEraseAt are ended as EXPIRED even when no notice arrives (run by the sender
 -- worker with the history purge, and safe to call any time).
-CREATE FUNCTION abdm_hip.expire_consents() RETURNS int
+CREATE OR REPLACE FUNCTION abdm_hip.expire_consents() RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   c record;
@@ -87,7 +87,7 @@ END
 $$;
 
 -- ABHA deactivation / deletion (v0.5 /patients/status/notify; served at the V3 analogue path).
-CREATE FUNCTION abdm_hip.handle_patient_status_notify(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip.handle_patient_status_notify(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_status text := msg #>> '{notification,status}';

@@ -6,12 +6,12 @@
 -- ERRORED and followed by a FAILED transfer notification: nothing is ever pushed after it
 -- (NHA-ABDM/ABDM-wrapper PR #138).
 
-CREATE FUNCTION abdm_hip.wake_transfer() RETURNS trigger
+CREATE OR REPLACE FUNCTION abdm_hip.wake_transfer() RETURNS trigger
 LANGUAGE c AS 'MODULE_PATHNAME', 'abdm_wake_transfer';
-CREATE TRIGGER hi_request_wake_transfer AFTER INSERT ON abdm_hip.hi_request
+CREATE OR REPLACE TRIGGER hi_request_wake_transfer AFTER INSERT ON abdm_hip.hi_request
   FOR EACH STATEMENT EXECUTE FUNCTION abdm_hip.wake_transfer();
 
-CREATE FUNCTION abdm_hip.refuse_hi_request(p_hip_id text, p_request_id uuid, p_tx uuid, p_consent uuid,
+CREATE OR REPLACE FUNCTION abdm_hip.refuse_hi_request(p_hip_id text, p_request_id uuid, p_tx uuid, p_consent uuid,
                                            p_code text, p_message text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -30,7 +30,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION abdm_hip.handle_hi_request(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip.handle_hi_request(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   hr jsonb := msg -> 'hiRequest';
@@ -89,7 +89,7 @@ END
 $$;
 
 -- Per request and care context, for an operator: state, bytes, attempts, timings, error.
-CREATE VIEW abdm_hip.transfer_status WITH (security_barrier) AS
+CREATE OR REPLACE VIEW abdm_hip.transfer_status WITH (security_barrier) AS
 SELECT r.hip_id, r.transaction_id, r.consent_id, r.status AS request_status, t.care_context_ref,
        t.status AS care_context_status, t.entries, t.bytes, r.attempts, r.received_at,
        t.started_at, t.finished_at, coalesce(r.finished_at, t.finished_at) - r.received_at AS duration,
@@ -98,13 +98,13 @@ FROM abdm_hip.hi_request r
 LEFT JOIN abdm_hip.transfer t ON t.hip_id = r.hip_id AND t.transaction_id = r.transaction_id;
 GRANT SELECT ON abdm_hip.transfer_status TO abdm_hip_app;
 
-CREATE FUNCTION abdm_hip.fidelius_public_key_valid(key text) RETURNS boolean
+CREATE OR REPLACE FUNCTION abdm_hip.fidelius_public_key_valid(key text) RETURNS boolean
 LANGUAGE c STRICT IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_fidelius_public_key_valid';
 
 -- The transfer worker's report: per consented care context DELIVERED (records pushed) or ERRORED
 -- (none in range, or the push failed), and the notification to the gateway, in one transaction.
 -- Every consented care context is reported, with or without records.
-CREATE FUNCTION abdm_hip.transfer_finished(p_hip_id text, p_tx uuid, p_transferred boolean, p_reason text,
+CREATE OR REPLACE FUNCTION abdm_hip.transfer_finished(p_hip_id text, p_tx uuid, p_transferred boolean, p_reason text,
                                            p_delivered jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE

@@ -59,26 +59,10 @@ struct Outcome {
   long long delay_ms;
 };
 
-// The claim: due rows, oldest first, leased for long enough for the slowest call. The lease is
-// also the row's next attempt time: should this worker die, the row is due again when the lease
-// ends, and meanwhile a claim's scan of outbox_due_idx never steps over rows in flight. $3 false:
-// no gateway client id is configured, so only rows for absolute URLs (an SMS hook) are taken.
-constexpr const char* kClaimSql = R"SQL(
-WITH due AS (
-  SELECT hip_id, id FROM abdm_hip.outbox
-  WHERE status = 'pending' AND next_attempt_at <= now()
-    AND ($3::boolean OR left(target, 1) <> '/')
-  ORDER BY next_attempt_at, id
-  LIMIT $1::int
-  FOR UPDATE SKIP LOCKED)
-UPDATE abdm_hip.outbox o
-   SET lease_until = now() + make_interval(secs => $2::int),
-       next_attempt_at = now() + make_interval(secs => $2::int),
-       attempts = o.attempts + 1
-  FROM due
- WHERE o.hip_id = due.hip_id AND o.id = due.id
-RETURNING o.id, o.hip_id, o.kind, o.target, o.method, o.request_id, o.headers, o.body, o.attempts
-)SQL";
+// The claim (the rule lives in abdm_hip.outbox_claim, sql/schema/50_outbox.sql): due rows, oldest
+// first, leased for long enough for the slowest call. $3 false: no gateway client id is configured,
+// so only rows for absolute URLs (an SMS hook) are taken.
+constexpr const char* kClaimSql = "SELECT * FROM abdm_hip.outbox_claim($1::int, $2::int, $3::boolean)";
 
 constexpr const char* kRecordSql = "SELECT abdm_hip.outbox_record_batch($1::jsonb)";
 

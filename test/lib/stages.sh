@@ -4,7 +4,9 @@
 # test/lib/tally.py, the one reader of every runner's results.
 #
 #   abdm_stage_ctest NAME BUILD_DIR
-#   abdm_stage_regress NAME MAKE_DIR LOG          (make installcheck there; schedule from REGRESS)
+#   abdm_stage_regress NAME MAKE_DIR LOG [TARGET LIST_TARGET OUT_DIR]
+#                                                 (make installcheck there; schedule from REGRESS;
+#                                                  or isolationcheck print-isolation build-isolation)
 #   abdm_stage_script NAME LOG COMMAND...         (a script that ends with "N passed, N failed")
 #   abdm_stage_scripts NAME GLOB LOG_DIR          (each file of GLOB, and a failure when none)
 #   abdm_stage_error NAME WHY                     (a stage that could not run: one failure)
@@ -53,13 +55,14 @@ abdm_stage_ctest() {
 }
 
 abdm_stage_regress() {
-  local name=$1 dir=$2 log=$3 rc schedule
-  schedule=$(make -s -C "$dir" print-regress 2>/dev/null) \
-    || { abdm_stage_error "$name" "make print-regress failed in $dir"; return; }
-  make -C "$dir" installcheck >"$log" 2>&1
+  local name=$1 dir=$2 log=$3 target=${4:-installcheck} list=${5:-print-regress} out=${6:-build-regress} rc schedule
+  schedule=$(make -s -C "$dir" "$list" 2>/dev/null) \
+    || { abdm_stage_error "$name" "make $list failed in $dir"; return; }
+  rm -f "$dir/$out/regression.diffs"
+  make -C "$dir" "$target" >"$log" 2>&1
   rc=$?
   grep -E "^(test| ?[0-9]+ of|All [0-9]+)|\.\.\. " "$log" | sed 's/^/   /'
-  [[ $rc -ne 0 ]] && { tail -n 5 "$log"; cat "$dir/build-regress/regression.diffs" 2>/dev/null | head -80; }
+  [[ $rc -ne 0 ]] && { tail -n 5 "$log"; cat "$dir/$out/regression.diffs" 2>/dev/null | head -80; }
   # shellcheck disable=SC2086  # the schedule is a list of names
   abdm_stage_count "$name" regress "$log" "$rc" $schedule
 }

@@ -2,6 +2,9 @@
 -- Every table keyed by facility carries hip_id first in its primary and foreign keys, so a
 -- hospital network can distribute them by hip_id (Citus) without a schema change.
 -- Columns marked HMIS are the product's interface: renamed only with an upgrade script.
+-- One-time DDL (docs/design-notes.md, "Versioned SQL"): each table is followed by its
+-- pg_extension_config_dump (its rows are the hospital's data: pg_dump must dump them) and its
+-- grants; the schema-wide defaults are in 99_privileges.sql.
 
 -- Facilities (HIP ids) this database serves: one bridge (client id), many HIPs.
 CREATE TABLE abdm_hip.facility (
@@ -11,6 +14,8 @@ CREATE TABLE abdm_hip.facility (
   active      boolean NOT NULL DEFAULT true,
   created_at  timestamptz NOT NULL DEFAULT now()
 );
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.facility', '');
+GRANT SELECT ON abdm_hip.facility TO abdm_hip_app;
 
 -- HMIS: the hospital's patients.
 CREATE TABLE abdm_hip.patient (
@@ -30,6 +35,8 @@ CREATE TABLE abdm_hip.patient (
   CONSTRAINT patient_birth_year_consistent
     CHECK (birth_date IS NULL OR year_of_birth IS NULL OR extract(year FROM birth_date)::int = year_of_birth)
 );
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.patient', '');
+GRANT SELECT, INSERT, UPDATE, DELETE ON abdm_hip.patient TO abdm_hip_app;
 -- Discovery looks patients up by these (issue: stays fast at a million patients).
 CREATE INDEX patient_abha_address_idx ON abdm_hip.patient (hip_id, lower(abha_address)) WHERE abha_address IS NOT NULL;
 CREATE INDEX patient_abha_number_idx ON abdm_hip.patient (hip_id, regexp_replace(abha_number, '-', '', 'g')) WHERE abha_number IS NOT NULL;
@@ -55,6 +62,8 @@ CREATE TABLE abdm_hip.care_context (
   PRIMARY KEY (hip_id, reference),
   FOREIGN KEY (hip_id, patient_ref) REFERENCES abdm_hip.patient (hip_id, patient_ref) ON UPDATE CASCADE
 );
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.care_context', '');
+GRANT SELECT, INSERT, UPDATE, DELETE ON abdm_hip.care_context TO abdm_hip_app;
 CREATE INDEX care_context_patient_idx ON abdm_hip.care_context (hip_id, patient_ref, visit_at);
 -- The sender's work list of new care contexts: the whole cost of linking on the HMIS's insert is
 -- this index entry (and a wake-up at commit); the sender does the rest after the commit.
@@ -77,6 +86,8 @@ CREATE TABLE abdm_hip.care_context_link (
   PRIMARY KEY (hip_id, care_context_ref, abha_address),
   FOREIGN KEY (hip_id, care_context_ref) REFERENCES abdm_hip.care_context (hip_id, reference) ON UPDATE CASCADE
 );
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.care_context_link', '');
+GRANT SELECT ON abdm_hip.care_context_link TO abdm_hip_app;
 CREATE INDEX care_context_link_request_idx ON abdm_hip.care_context_link (request_id) WHERE request_id IS NOT NULL;
 -- The links of one ABHA address (pending links to send when its token arrives; ABHA deletion).
 CREATE INDEX care_context_link_abha_idx ON abdm_hip.care_context_link (hip_id, lower(abha_address));
@@ -94,6 +105,8 @@ CREATE TABLE abdm_hip.health_record (
   PRIMARY KEY (hip_id, id),
   FOREIGN KEY (hip_id, care_context_ref) REFERENCES abdm_hip.care_context (hip_id, reference) ON UPDATE CASCADE
 );
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.health_record', '');
+GRANT SELECT, INSERT, UPDATE, DELETE ON abdm_hip.health_record TO abdm_hip_app;
 CREATE INDEX health_record_care_context_idx ON abdm_hip.health_record (hip_id, care_context_ref, hi_type, recorded_at);
 
 -- V3 link tokens, one per (HIP, ABHA address), reused for their ~6-month life and never
@@ -112,6 +125,10 @@ CREATE TABLE abdm_hip.link_token (
   last_error    text,
   PRIMARY KEY (hip_id, abha_address)
 );
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.link_token', '');
+-- Not the token itself.
+GRANT SELECT (hip_id, abha_address, status, expires_at, requested_at, retry_after, last_error)
+  ON abdm_hip.link_token TO abdm_hip_app;
 CREATE INDEX link_token_request_idx ON abdm_hip.link_token (request_id) WHERE request_id IS NOT NULL;
 
 -- User-initiated discovery: what was offered to whom, for the link request that follows.
@@ -126,6 +143,7 @@ CREATE TABLE abdm_hip.discovery (
   created_at        timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (hip_id, transaction_id)
 );
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.discovery', '');
 
 -- User-initiated link requests awaiting the OTP. The OTP exists only as a salted hash.
 CREATE TABLE abdm_hip.link_request (
@@ -147,6 +165,7 @@ CREATE TABLE abdm_hip.link_request (
   PRIMARY KEY (hip_id, link_ref),
   FOREIGN KEY (hip_id, patient_ref) REFERENCES abdm_hip.patient (hip_id, patient_ref) ON UPDATE CASCADE
 );
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.link_request', '');
 CREATE INDEX link_request_transaction_idx ON abdm_hip.link_request (hip_id, transaction_id);
 
 -- Consent artefacts as notified by the consent manager. Deleted (with their care-context rows)
@@ -170,6 +189,8 @@ CREATE TABLE abdm_hip.consent (
   updated_at     timestamptz NOT NULL DEFAULT now(),
   UNIQUE (hip_id, consent_id)
 );
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.consent', '');
+GRANT SELECT ON abdm_hip.consent TO abdm_hip_app;
 CREATE INDEX consent_abha_idx ON abdm_hip.consent (hip_id, abha_address);
 CREATE INDEX consent_erase_idx ON abdm_hip.consent (data_erase_at) WHERE status = 'GRANTED';
 
@@ -181,6 +202,8 @@ CREATE TABLE abdm_hip.consent_care_context (
   PRIMARY KEY (hip_id, consent_id, care_context_ref),
   FOREIGN KEY (hip_id, consent_id) REFERENCES abdm_hip.consent (hip_id, consent_id) ON DELETE CASCADE
 );
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.consent_care_context', '');
+GRANT SELECT ON abdm_hip.consent_care_context TO abdm_hip_app;
 
 -- Health-information requests from HIUs (via the gateway).
 CREATE TABLE abdm_hip.hi_request (
@@ -203,6 +226,8 @@ CREATE TABLE abdm_hip.hi_request (
   finished_at     timestamptz,
   PRIMARY KEY (hip_id, transaction_id)
 );
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.hi_request', '');
+GRANT SELECT ON abdm_hip.hi_request TO abdm_hip_app;
 CREATE INDEX hi_request_due_idx ON abdm_hip.hi_request (next_attempt_at) WHERE status IN ('acknowledged', 'transferring');
 
 -- Per care context delivery of a health-information request.
@@ -221,6 +246,8 @@ CREATE TABLE abdm_hip.transfer (
   PRIMARY KEY (hip_id, transaction_id, care_context_ref),
   FOREIGN KEY (hip_id, transaction_id) REFERENCES abdm_hip.hi_request (hip_id, transaction_id) ON DELETE CASCADE
 );
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.transfer', '');
+GRANT SELECT ON abdm_hip.transfer TO abdm_hip_app;
 
 -- Every outbound HTTP call, written in the same transaction as the state change that implies it
 -- (transactional outbox). `target` is a path under abdm_hip.gateway_url, or an absolute URL
@@ -247,6 +274,11 @@ CREATE TABLE abdm_hip.outbox (
   PRIMARY KEY (hip_id, id),
   UNIQUE (request_id)
 );
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.outbox', '');
+-- Not the bodies (they may carry OTPs on their way to the SMS hook).
+GRANT SELECT (id, hip_id, kind, target, request_id, status, attempts, next_attempt_at,
+              last_http_status, last_error, created_at, sent_at)
+  ON abdm_hip.outbox TO abdm_hip_app;
 -- The sender's queue order. A claim moves next_attempt_at to the lease's end, so rows in flight
 -- sort behind the due ones and a claim's index scan stops at the first row not yet due instead of
 -- stepping over every leased row (and a claim never sorts: id is in the key).
@@ -265,6 +297,7 @@ CREATE TABLE abdm_hip.inbox (
   response     jsonb,
   received_at  timestamptz NOT NULL DEFAULT now()
 );
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.inbox', '');
 CREATE UNIQUE INDEX inbox_request_id_key ON abdm_hip.inbox (request_id) WHERE request_id IS NOT NULL AND http_status < 300;
 CREATE INDEX inbox_received_idx ON abdm_hip.inbox (received_at);
 
@@ -274,20 +307,21 @@ CREATE TABLE abdm_hip.secret (
   value       text NOT NULL,
   updated_at  timestamptz NOT NULL DEFAULT now()
 );
-
--- pg_dump must dump the rows of extension tables (they are the hospital's data, not ours).
-SELECT pg_catalog.pg_extension_config_dump('abdm_hip.facility', '');
-SELECT pg_catalog.pg_extension_config_dump('abdm_hip.patient', '');
-SELECT pg_catalog.pg_extension_config_dump('abdm_hip.care_context', '');
-SELECT pg_catalog.pg_extension_config_dump('abdm_hip.care_context_link', '');
-SELECT pg_catalog.pg_extension_config_dump('abdm_hip.health_record', '');
-SELECT pg_catalog.pg_extension_config_dump('abdm_hip.link_token', '');
-SELECT pg_catalog.pg_extension_config_dump('abdm_hip.discovery', '');
-SELECT pg_catalog.pg_extension_config_dump('abdm_hip.link_request', '');
-SELECT pg_catalog.pg_extension_config_dump('abdm_hip.consent', '');
-SELECT pg_catalog.pg_extension_config_dump('abdm_hip.consent_care_context', '');
-SELECT pg_catalog.pg_extension_config_dump('abdm_hip.hi_request', '');
-SELECT pg_catalog.pg_extension_config_dump('abdm_hip.transfer', '');
-SELECT pg_catalog.pg_extension_config_dump('abdm_hip.outbox', '');
-SELECT pg_catalog.pg_extension_config_dump('abdm_hip.inbox', '');
 SELECT pg_catalog.pg_extension_config_dump('abdm_hip.secret', '');
+-- No grant: only abdm_hip_admin (99_privileges.sql) and superusers read it.
+
+-- SMS deep-link notifications sent per patient (the interval is kept across care contexts).
+CREATE TABLE abdm_hip.sms_notification (
+  hip_id        text NOT NULL,
+  patient_ref   text NOT NULL,
+  status        text NOT NULL DEFAULT 'requested'
+                  CONSTRAINT sms_notification_status_known CHECK (status IN ('requested', 'acknowledged', 'failed')),
+  request_id    uuid NOT NULL,
+  last_sent_at  timestamptz NOT NULL DEFAULT now(),
+  last_error    text,
+  PRIMARY KEY (hip_id, patient_ref),
+  FOREIGN KEY (hip_id, patient_ref) REFERENCES abdm_hip.patient (hip_id, patient_ref) ON UPDATE CASCADE ON DELETE CASCADE
+);
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.sms_notification', '');
+GRANT SELECT ON abdm_hip.sms_notification TO abdm_hip_app;
+CREATE INDEX sms_notification_request_idx ON abdm_hip.sms_notification (request_id);

@@ -1,7 +1,4 @@
--- abdm_hip 0.1.0: makes this database an ABDM Health Information Provider (Milestone 2, V3).
--- Assembled by the Makefile from sql/schema/NN_*.sql in name order; each part does one job.
-\echo Use "CREATE EXTENSION abdm_hip" to load this file. \quit
-
+-- One-time: the roles and the schema (docs/design-notes.md, "Versioned SQL").
 -- Roles are cluster-wide and may serve several databases, so they are created when missing and
 -- never dropped with the extension (pgsodium does the same). The DBA grants them to real users:
 --   abdm_hip_admin    configuration and secrets

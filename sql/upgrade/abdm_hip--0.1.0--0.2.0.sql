@@ -1,0 +1,3 @@
+-- 0.1.0 → 0.2.0, one-time DDL. Nothing: 0.2.0 split the script into one-time DDL and replayable
+-- code, and the replayable code that follows (appended by the Makefile) re-creates every function,
+-- view, trigger and grant as 0.2.0 has them.
