@@ -11,6 +11,10 @@ LANGUAGE c AS 'MODULE_PATHNAME', 'abdm_wake_transfer';
 CREATE OR REPLACE TRIGGER hi_request_wake_transfer AFTER INSERT ON abdm_hip.hi_request
   FOR EACH STATEMENT EXECUTE FUNCTION abdm_hip.wake_transfer();
 
+CREATE OR REPLACE FUNCTION abdm_hip.check_hi_request(hip_id text, request jsonb, consent_hip_id text,
+  consent_status text, data_erase_at timestamptz, date_from timestamptz, date_to timestamptz, at timestamptz)
+RETURNS jsonb LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_check_hi_request';
+
 CREATE OR REPLACE FUNCTION abdm_hip.refuse_hi_request(p_hip_id text, p_request_id uuid, p_tx uuid, p_consent uuid,
                                            p_code text, p_message text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -40,6 +44,7 @@ DECLARE
   v_to timestamptz := (hr #>> '{dateRange,to}')::timestamptz;
   c abdm_hip.consent;
   prior abdm_hip.hi_request;
+  verdict jsonb;
   code text;
   problem text;
 BEGIN
@@ -55,21 +60,13 @@ BEGIN
     RETURN;
   END IF;
 
-  SELECT * INTO c FROM abdm_hip.consent WHERE consent_id = v_consent AND hip_id = p_hip_id;
-  IF NOT FOUND THEN
-    code := 'ABDM-1001'; problem := 'hiRequest.consent.id: consent ' || v_consent || ' is not known to HIP ' || p_hip_id;
-  ELSIF c.status <> 'GRANTED' THEN
-    code := 'ABDM-1062'; problem := 'hiRequest.consent.id: consent is ' || c.status || ', not GRANTED';
-  ELSIF c.data_erase_at <= now() THEN
-    code := 'ABDM-1061'; problem := 'hiRequest.consent.id: consent artefact expired at ' || c.data_erase_at;
-  ELSIF v_from > v_to OR v_from < c.date_from OR v_to > c.date_to THEN
-    code := 'ABDM-1063'; problem := 'hiRequest.dateRange: ' || v_from || ' – ' || v_to
-                                    || ' is not inside the consented ' || c.date_from || ' – ' || c.date_to;
-  ELSIF (hr #>> '{keyMaterial,dhPublicKey,expiry}')::timestamptz <= now() THEN
-    code := 'ABDM-9999'; problem := 'hiRequest.keyMaterial.dhPublicKey.expiry: the HIU key expired at '
-                                    || (hr #>> '{keyMaterial,dhPublicKey,expiry}');
-  ELSIF NOT abdm_hip.fidelius_public_key_valid(hr #>> '{keyMaterial,dhPublicKey,keyValue}') THEN
-    code := 'ABDM-9999'; problem := 'hiRequest.keyMaterial.dhPublicKey.keyValue: not a Curve25519 public key';
+  -- The decision is the core's (core/abdm/hi_request_check): the consent, the date range, the
+  -- HIU's key. Another HIP's consent is looked up too, so that it is refused as such (ABDM-1035).
+  SELECT * INTO c FROM abdm_hip.consent WHERE consent_id = v_consent;
+  verdict := abdm_hip.check_hi_request(p_hip_id, msg, c.hip_id, c.status, c.data_erase_at, c.date_from, c.date_to, now());
+  IF NOT (verdict ->> 'accepted')::boolean THEN
+    code := verdict ->> 'code';
+    problem := verdict ->> 'message';
   END IF;
 
   INSERT INTO abdm_hip.hi_request (hip_id, transaction_id, request_id, consent_id, date_from, date_to,

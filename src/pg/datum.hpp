@@ -7,9 +7,14 @@
 
 extern "C" {
 #include "utils/jsonb.h"
+#include "utils/timestamp.h"
 }
 
+#include <chrono>
+
 #include <nlohmann/json.hpp>
+
+#include "core/abdm/time.hpp"
 
 namespace abdm_pg {
 
@@ -32,5 +37,12 @@ inline Datum jsonb_datum_from_text(const std::string& json_text) {
 }
 
 inline Datum jsonb_datum(const nlohmann::json& value) { return jsonb_datum_from_text(value.dump()); }
+
+// PostgreSQL timestamptz (µs since 2000-01-01 UTC) → the core's millisecond time point.
+inline abdm::proto::TimePoint time_point(TimestampTz ts) {
+  constexpr long long kPgEpochUnixSeconds = 946684800LL;  // 2000-01-01T00:00:00Z
+  const long long unix_ms = kPgEpochUnixSeconds * 1000LL + static_cast<long long>(ts) / 1000LL;
+  return abdm::proto::TimePoint(std::chrono::milliseconds(unix_ms));
+}
 
 }  // namespace abdm_pg

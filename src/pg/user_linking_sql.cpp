@@ -34,13 +34,6 @@ namespace {
 
 namespace proto = abdm::proto;
 
-// PostgreSQL timestamptz (µs since 2000-01-01 UTC) → the core's millisecond time point.
-proto::TimePoint time_point(TimestampTz ts) {
-  constexpr long long kPgEpochUnixSeconds = 946684800LL;  // 2000-01-01T00:00:00Z
-  const long long unix_ms = kPgEpochUnixSeconds * 1000LL + static_cast<long long>(ts) / 1000LL;
-  return proto::TimePoint(std::chrono::milliseconds(unix_ms));
-}
-
 nlohmann::json match(const nlohmann::json& discover, const nlohmann::json& candidates, int yob_tolerance,
                      double name_threshold) {
   // The message as receive() hands it to the handler (to_json of the parsed discover request);

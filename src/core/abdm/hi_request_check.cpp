@@ -3,27 +3,48 @@
 #include <algorithm>
 
 #include "core/abdm/error_reply.hpp"
+#include "core/crypto/fidelius_keys.hpp"
 
 namespace abdm::proto {
 
-HiRequestVerdict check_hi_request(const HiRequest& r, const std::optional<ConsentNotify>& consent,
+StoredConsent stored_consent(const ConsentNotify& n) {
+  StoredConsent c{n.consent_id, "", n.status, std::nullopt, std::nullopt, std::nullopt};
+  if (n.detail) {
+    c.hip_id = n.detail->hip_id;
+    c.data_erase_at = n.detail->data_erase_at;
+    c.date_from = n.detail->date_from;
+    c.date_to = n.detail->date_to;
+  }
+  return c;
+}
+
+HiRequestVerdict check_hi_request(const HiRequest& r, const std::optional<StoredConsent>& consent,
                                   std::string_view hip_id, TimePoint now) {
   auto refuse = [](const char* code, std::string message) { return HiRequestVerdict{false, code, std::move(message)}; };
   if (!consent || consent->consent_id != r.consent_id)
-    return refuse(code::kNoDataFound, "Consent artefact " + r.consent_id + " not found");
-  if (consent->status != "GRANTED" || !consent->detail)
-    return refuse(code::kConsentNotGranted, "Consent not granted (status " + consent->status + ")");
-  const ConsentDetail& d = *consent->detail;
-  if (!hip_id.empty() && d.hip_id != hip_id)
-    return refuse(code::kInvalidHipIdOrOtp, "Invalid HIP ID: consent is for " + d.hip_id);
-  if (now >= d.data_erase_at)
-    return refuse(code::kConsentExpired, "Consent artefact expired at " + format_timestamp(d.data_erase_at));
-  if (r.date_from < d.date_from || r.date_to > d.date_to)
-    return refuse(code::kInvalidDateRange, "Date range given is invalid: " + format_timestamp(r.date_from) + " to " +
+    return refuse(code::kNoDataFound, "hiRequest.consent.id: consent " + r.consent_id + " is not known to HIP " +
+                                          std::string(hip_id));
+  if (!hip_id.empty() && consent->hip_id != hip_id)
+    return refuse(code::kInvalidHipIdOrOtp, "hiRequest.consent.id: consent " + r.consent_id +
+                                                " was not granted to HIP " + std::string(hip_id));
+  if (consent->status != "GRANTED" || !consent->data_erase_at || !consent->date_from || !consent->date_to)
+    return refuse(code::kConsentNotGranted, "hiRequest.consent.id: consent is " + consent->status + ", not GRANTED");
+  if (now >= *consent->data_erase_at)
+    return refuse(code::kConsentExpired,
+                  "hiRequest.consent.id: consent artefact expired at " + format_timestamp(*consent->data_erase_at));
+  if (r.date_from > r.date_to || r.date_from < *consent->date_from || r.date_to > *consent->date_to)
+    return refuse(code::kInvalidDateRange, "hiRequest.dateRange: " + format_timestamp(r.date_from) + " to " +
                                                format_timestamp(r.date_to) + " is not inside the consented " +
-                                               format_timestamp(d.date_from) + " to " + format_timestamp(d.date_to));
+                                               format_timestamp(*consent->date_from) + " to " +
+                                               format_timestamp(*consent->date_to));
   if (r.key_material.key_expiry <= now)
-    return refuse(code::kValidation, "Key material expired at " + format_timestamp(r.key_material.key_expiry));
+    return refuse(code::kValidation, "hiRequest.keyMaterial.dhPublicKey.expiry: the HIU key expired at " +
+                                         format_timestamp(r.key_material.key_expiry));
+  try {
+    crypto::parse_public_key(r.key_material.key_value, "keyValue");
+  } catch (const Error&) {
+    return refuse(code::kValidation, "hiRequest.keyMaterial.dhPublicKey.keyValue: not a Curve25519 public key");
+  }
   return {true, "", ""};
 }
 

@@ -22,13 +22,25 @@ struct HiRequestVerdict {
   std::string message;
 };
 
-// `consent` is the stored notification (status + detail) or nullopt when the id is unknown;
-// `hip_id` the X-HIP-ID the request arrived with. Codes: unknown → ABDM-1001 "No data found";
-// another HIP's consent → ABDM-1035 "Invalid HIP ID"; not GRANTED → ABDM-1062 "Consent not
-// granted"; past dataEraseAt → ABDM-1061 "Consent artefact expired"; date range outside the
-// consent's → ABDM-1063 "Date range given is invalid" (NHA M2 v2.8 §9 code list); key expired →
-// ABDM-9999 (no V3 code; v0.5 reference HIP 3410 ExpiredKeyPair).
-HiRequestVerdict check_hi_request(const HiRequest& request, const std::optional<ConsentNotify>& consent,
+// What the HIP keeps of a consent (abdm_hip.consent): enough to decide a request. After
+// REVOKED, EXPIRED or DENIED only the tombstone is left (status, no dates).
+struct StoredConsent {
+  std::string consent_id;
+  std::string hip_id;
+  std::string status;  // GRANTED, REVOKED, EXPIRED, DENIED
+  std::optional<TimePoint> data_erase_at, date_from, date_to;
+};
+StoredConsent stored_consent(const ConsentNotify& notification);
+
+// The one decision on a health-information request, used by its handler
+// (abdm_hip.check_hi_request, sql/schema/85_hi_request.sql). `consent` is the stored consent with
+// the request's id, or nullopt when none is known; `hip_id` the X-HIP-ID the request arrived
+// with. In order: unknown → ABDM-1001 "No data found"; another HIP's consent → ABDM-1035
+// "Invalid HIP ID" (its status is not disclosed); not GRANTED → ABDM-1062; past dataEraseAt →
+// ABDM-1061; date range reversed or outside the consent's → ABDM-1063 (NHA M2 v2.8 §9 code list);
+// key expired or not a Curve25519 public key → ABDM-9999 (no V3 code; v0.5 reference HIP 3410
+// ExpiredKeyPair). Each message starts with the field it is about.
+HiRequestVerdict check_hi_request(const HiRequest& request, const std::optional<StoredConsent>& consent,
                                   std::string_view hip_id, TimePoint now);
 
 // The care contexts and HI types a transfer may include: all of the consent's (the V3 request

@@ -3,6 +3,7 @@
 #include "core/abdm/hi_request_check.hpp"
 #include "core/abdm/link_confirm_check.hpp"
 #include "core/abdm/otp.hpp"
+#include "core/crypto/fidelius_keys.hpp"
 
 using namespace abdm::proto;
 using nlohmann::json;
@@ -11,7 +12,7 @@ using namespace std::chrono;
 namespace {
 TimePoint at(const char* s) { return parse_timestamp(s, "t"); }
 
-ConsentNotify granted() {
+ConsentNotify granted_notification() {
   return parse_consent_notify(json::parse(R"({"notification": {"status": "GRANTED",
     "consentId": "1876f659-bb20-4000-88dc-b45f97252901",
     "consentDetail": {"consentId": "1876f659-bb20-4000-88dc-b45f97252901", "patient": {"id": "a@sbx"},
@@ -24,6 +25,8 @@ ConsentNotify granted() {
                      "dataEraseAt": "2026-06-01T00:00:00.000Z"}}}})"));
 }
 
+StoredConsent granted() { return stored_consent(granted_notification()); }
+
 HiRequest request(const char* from = "2021-01-01T00:00:00.000Z", const char* to = "2023-01-01T00:00:00.000Z",
                   const char* key_expiry = "2026-01-02T00:00:00.000Z") {
   HiRequest r;
@@ -32,6 +35,7 @@ HiRequest request(const char* from = "2021-01-01T00:00:00.000Z", const char* to 
   r.date_from = at(from);
   r.date_to = at(to);
   r.key_material.key_expiry = at(key_expiry);
+  r.key_material.key_value = abdm::crypto::x509_public_key_base64(abdm::crypto::generate_key_pair().public_key);
   return r;
 }
 
@@ -47,27 +51,46 @@ TEST(HiRequestCheck, AcceptsConsentedRequest) {
 
 TEST(HiRequestCheck, EachRefusalHasItsCode) {
   EXPECT_EQ(check_hi_request(request(), std::nullopt, "HIP_700", kNow).code, "ABDM-1001");
-  ConsentNotify other = granted();
+  StoredConsent other = granted();
   other.consent_id = "2876f659-bb20-4000-88dc-b45f97252901";
   EXPECT_EQ(check_hi_request(request(), other, "HIP_700", kNow).code, "ABDM-1001");
-  ConsentNotify revoked = granted();
-  revoked.status = "REVOKED";
-  revoked.detail.reset();
+  // A tombstone: status and HIP kept, the artefact (dates) deleted.
+  StoredConsent revoked{granted().consent_id, "HIP_700", "REVOKED", std::nullopt, std::nullopt, std::nullopt};
   EXPECT_EQ(check_hi_request(request(), revoked, "HIP_700", kNow).code, "ABDM-1062");
   EXPECT_EQ(check_hi_request(request(), granted(), "HIP_999", kNow).code, "ABDM-1035");
+  // Another HIP's consent is refused as such whatever its status: the status is not disclosed.
+  StoredConsent others_revoked = revoked;
+  others_revoked.hip_id = "HIP_999";
+  const auto hidden = check_hi_request(request(), others_revoked, "HIP_700", kNow);
+  EXPECT_EQ(hidden.code, "ABDM-1035");
+  EXPECT_EQ(hidden.message.find("REVOKED"), std::string::npos);
   EXPECT_EQ(check_hi_request(request(), granted(), "HIP_700", at("2026-06-01T00:00:00.000Z")).code, "ABDM-1061");
   EXPECT_EQ(check_hi_request(request("2019-12-31T23:59:59.999Z"), granted(), "HIP_700", kNow).code, "ABDM-1063");
   EXPECT_EQ(check_hi_request(request("2021-01-01T00:00:00Z", "2024-01-01T00:00:00.001Z"), granted(), "HIP_700", kNow).code,
+            "ABDM-1063");
+  // A reversed range inside the consented one.
+  EXPECT_EQ(check_hi_request(request("2022-01-01T00:00:00Z", "2021-01-01T00:00:00Z"), granted(), "HIP_700", kNow).code,
             "ABDM-1063");
   const auto key = check_hi_request(request("2021-01-01T00:00:00Z", "2023-01-01T00:00:00Z", "2026-01-01T10:00:00Z"),
                                     granted(), "HIP_700", kNow);
   EXPECT_FALSE(key.accepted);
   EXPECT_EQ(key.code, "ABDM-9999");
-  EXPECT_NE(key.message.find("Key material expired"), std::string::npos);
+  EXPECT_EQ(key.message.rfind("hiRequest.keyMaterial.dhPublicKey.expiry:", 0), 0u) << key.message;
+  HiRequest bad_key = request();
+  bad_key.key_material.key_value = "AAAA";
+  const auto bad = check_hi_request(bad_key, granted(), "HIP_700", kNow);
+  EXPECT_EQ(bad.code, "ABDM-9999");
+  EXPECT_EQ(bad.message.rfind("hiRequest.keyMaterial.dhPublicKey.keyValue:", 0), 0u) << bad.message;
+}
+
+TEST(HiRequestCheck, EveryRefusalNamesItsField) {
+  EXPECT_EQ(check_hi_request(request(), std::nullopt, "HIP_700", kNow).message.rfind("hiRequest.consent.id:", 0), 0u);
+  EXPECT_EQ(check_hi_request(request("2019-01-01T00:00:00Z"), granted(), "HIP_700", kNow).message.rfind("hiRequest.dateRange:", 0),
+            0u);
 }
 
 TEST(HiRequestCheck, ConsentedCareContextsDeduplicated) {
-  const auto cs = consented_care_contexts(*granted().detail);
+  const auto cs = consented_care_contexts(*granted_notification().detail);
   ASSERT_EQ(cs.size(), 2u);
   EXPECT_EQ(cs[1].care_context_reference, "C2");
 }
