@@ -3,6 +3,8 @@
 extern "C" {
 #include "postgres.h"
 #include "access/xact.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -10,6 +12,7 @@ extern "C" {
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -17,6 +20,7 @@ extern "C" {
 #include "utils/wait_event.h"
 }
 
+#include <algorithm>
 #include <cstring>
 
 #include "pg/gucs.hpp"
@@ -44,15 +48,6 @@ void register_one(const char* type_name, const char* function_name) {
 void register_workers() {
   register_one("abdm_hip sender", "abdm_sender_main");
   register_one("abdm_hip transfer", "abdm_transfer_main");
-}
-
-void worker_startup(WorkerKind kind, const char* name) {
-  pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
-  pqsignal(SIGHUP, SignalHandlerForConfigReload);
-  BackgroundWorkerUnblockSignals();
-  BackgroundWorkerInitializeConnection(abdm_database, nullptr, 0);
-  pgstat_report_appname(name);
-  advertise_worker_latch(kind);
 }
 
 bool worker_should_stop() {
@@ -96,14 +91,36 @@ bool worker_wait_socket(long timeout_ms, int fd) {
   });
 }
 
+namespace {
+
+// Whether the extension is installed, and a share lock on it for the rest of the transaction.
+// The lock comes first, then a fresh look: a DROP that committed while we waited is seen.
+bool lock_extension() {
+  Oid ext = get_extension_oid("abdm_hip", true);
+  if (!OidIsValid(ext)) return false;
+  LockDatabaseObject(ExtensionRelationId, ext, 0, AccessShareLock);
+  return OidIsValid(get_extension_oid("abdm_hip", true));
+}
+
+}  // namespace
+
 void in_transaction(const char* what, void (*fn)(void*), void* arg) {
-  pg_call([&] {
+  const bool installed = pg_call([&] {
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
+    pgstat_report_activity(STATE_RUNNING, what);
+    if (!lock_extension()) return false;
     if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
     PushActiveSnapshot(GetTransactionSnapshot());
-    pgstat_report_activity(STATE_RUNNING, what);
+    return true;
   });
+  if (!installed) {
+    pg_call([&] {
+      CommitTransactionCommand();
+      pgstat_report_activity(STATE_IDLE, nullptr);
+    });
+    throw ExtensionGone();
+  }
   try {
     fn(arg);
     pg_call([&] {
@@ -122,13 +139,62 @@ void in_transaction(const char* what, void (*fn)(void*), void* arg) {
   }
 }
 
-bool extension_installed() {
-  bool installed = false;
-  in_transaction("abdm_hip: check extension", [&] {
-    auto rows = spi_query("SELECT 1 FROM pg_extension WHERE extname = 'abdm_hip'", {}, true);
-    installed = !rows.empty();
+void run_worker(WorkerKind kind, const char* name, std::unique_ptr<WorkerTurn> (*start)()) {
+  pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+  pqsignal(SIGHUP, SignalHandlerForConfigReload);
+  BackgroundWorkerUnblockSignals();
+  BackgroundWorkerInitializeConnection(abdm_database, nullptr, 0);
+  pgstat_report_appname(name);
+  advertise_worker_latch(kind);
+
+  guarded_void([&] {
+    std::unique_ptr<WorkerTurn> worker;
+    bool busy = false;
+    long backoff_ms = 0;  // after an error: 1 s, doubling to 30 s
+    while (!worker_should_stop()) {
+      try {
+        if (!worker) {
+          // Until the extension is there (again), every second and quietly: a CREATE EXTENSION
+          // after a DROP is picked up within a second, and nothing is logged meanwhile.
+          std::unique_ptr<WorkerTurn> made;
+          if (!worker_step(name, [&] { made = start(); })) {
+            backoff_ms = std::min(30000L, backoff_ms == 0 ? 1000L : backoff_ms * 2);
+            worker_wait(backoff_ms);
+            continue;
+          }
+          worker = std::move(made);
+          busy = true;
+          backoff_ms = 0;
+        }
+        const long timeout = busy ? 0 : worker->wait_ms();
+        const bool woken = worker->wait_fd() >= 0 ? worker_wait_socket(timeout, worker->wait_fd())
+                                                  : worker_wait(timeout);
+        if (worker_step(name, [&] { busy = worker->turn(woken); })) {
+          backoff_ms = 0;
+        } else {
+          // The claimed rows' leases expire and they are claimed again.
+          busy = false;
+          backoff_ms = std::min(30000L, backoff_ms == 0 ? 1000L : backoff_ms * 2);
+          worker_wait(backoff_ms);
+        }
+      } catch (const ExtensionGone&) {
+        worker.reset();
+        worker_wait(1000);
+      }
+      // This turn's table statistics, for autovacuum (outside any transaction; at most one
+      // report a second, as pgstat_report_stat(false) decides).
+      pg_call([] { pgstat_report_stat(false); });
+    }
   });
-  return installed;
+  withdraw_worker_latch(kind);
+  // Exit code 1: the postmaster starts the worker again after bgw_restart_time, so a DBA's
+  // pg_terminate_backend() restarts it (exit code 0 would unregister it until the next server
+  // start); at shutdown nothing is restarted either way.
+  proc_exit(1);
+}
+
+void require_extension() {
+  in_transaction("abdm_hip: look for the extension", [] {});
 }
 
 void release_orphaned_leases(const char* worker, const char* release_sql, const char* rows) {

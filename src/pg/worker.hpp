@@ -1,11 +1,14 @@
-// What every background worker of the extension shares: registration, signal handling, the
-// transaction wrapper, and logging from C++.
+// What every background worker of the extension shares: registration, the loop (run_worker),
+// signal handling, the transaction wrapper, and logging from C++.
 //
-// Loop shape (DESIGN.md "Workers", pg_cron/pgmq): claim due rows in a short transaction (a lease
-// that expires, so a crashed worker's rows come back), do network work outside any transaction,
-// record outcomes in a new transaction. SIGTERM ends the loop, SIGHUP reloads settings.
+// Loop shape (pg_cron, pgmq): claim due rows in a short transaction (a lease that expires, so a
+// crashed worker's rows come back), do network work outside any transaction, record outcomes in a
+// new transaction. SIGTERM ends the loop, SIGHUP reloads settings. Each worker supplies only its
+// turn (WorkerTurn); run_worker owns everything else.
 #pragma once
 
+#include <exception>
+#include <memory>
 #include <string>
 
 #include "pg/guard.hpp"
@@ -16,10 +19,32 @@ namespace abdm_pg {
 // Registers the workers; called from _PG_init while shared_preload_libraries is processed.
 void register_workers();
 
-// Worker start-up: signals, database connection, application name; returns false under
-// binary upgrade or when the extension is not installed in abdm_hip.database (the worker then
-// sleeps and checks again later).
-void worker_startup(WorkerKind kind, const char* name);
+// What one kind of worker does; run_worker calls it.
+class WorkerTurn {
+ public:
+  virtual ~WorkerTurn() = default;
+  // One turn of work; `woken` says whether the latch was set (new work committed). Returns true
+  // when more work is waiting now, so the loop comes straight back without waiting.
+  virtual bool turn(bool woken) = 0;
+  // Besides its latch, the loop waits on this descriptor (-1: none) for at most wait_ms().
+  virtual int wait_fd() const { return -1; }
+  virtual long wait_ms() const { return 1000; }
+};
+
+// The loop of every worker, from the process's start to its exit: connects to abdm_hip.database,
+// waits quietly while the extension is not installed there (DROP EXTENSION included: the worker
+// object is discarded and made again by `start` once the extension is back), runs turns, backs
+// off after errors (1 s doubling to 30 s; a bad row or a transient error never crash-loops),
+// reports its statistics after every turn (so autovacuum sees the outbox churn), reloads on
+// SIGHUP and returns on SIGTERM. `start` runs once the extension is there: the at-start steps
+// (releasing a predecessor's leases) and the worker object. Exits the process with code 1, so
+// pg_terminate_backend() restarts the worker.
+[[noreturn]] void run_worker(WorkerKind kind, const char* name, std::unique_ptr<WorkerTurn> (*start)());
+
+// Thrown by in_transaction when extension abdm_hip is not installed (or was dropped meanwhile).
+struct ExtensionGone : std::exception {
+  const char* what() const noexcept override { return "extension abdm_hip is not installed"; }
+};
 
 // True once SIGTERM arrived. Also processes a pending SIGHUP (re-reads postgresql.conf).
 bool worker_should_stop();
@@ -33,8 +58,11 @@ bool worker_wait(long timeout_ms);
 // once per process.
 bool worker_wait_socket(long timeout_ms, int fd);
 
-// Runs fn inside a transaction with SPI connected and a snapshot. If fn throws (PgError or any
-// C++ exception), the transaction is aborted and the exception re-thrown.
+// Runs fn inside a transaction with SPI connected and a snapshot. The transaction first takes a
+// share lock on the extension (DROP EXTENSION takes it exclusively before anything else, so a
+// DROP waits for the worker's transaction, or the worker for the DROP, and the two never
+// deadlock over the extension's tables); ExtensionGone when the extension is not there. If fn
+// throws (PgError or any C++ exception), the transaction is aborted and the exception re-thrown.
 void in_transaction(const char* what, void (*fn)(void*), void* arg);
 
 template <typename Fn>
@@ -43,6 +71,9 @@ void in_transaction(const char* what, Fn&& fn) {
       what, [](void* p) { (*static_cast<Fn*>(p))(); }, &fn);
 }
 
+// ExtensionGone unless the extension is installed (a worker's `start` checks first).
+void require_extension();
+
 // At a worker's start: runs `release_sql` (an UPDATE that makes leased rows due now) and logs
 // how many rows it released. There is one worker of each kind per database, so a lease found at
 // start-up belongs to one that is gone (a crash, a restart, pg_terminate_backend()); its rows go
@@ -50,8 +81,6 @@ void in_transaction(const char* what, Fn&& fn) {
 // transfer). `rows` names them in the log line.
 void release_orphaned_leases(const char* worker, const char* release_sql, const char* rows);
 
-// Whether schema abdm_hip exists in the connected database (checked inside a transaction).
-bool extension_installed();
 
 // Logs a line at LOG level (message is copied; never pass secrets).
 void log_line(const std::string& message);
@@ -62,11 +91,14 @@ void log_current_exception(const char* where);
 
 // Runs one step of a worker loop; an exception is logged and reported as false, never fatal: a
 // bad row or a transient database error must not crash-loop the worker (pg_duckdb PR #300).
+// ExtensionGone is passed on to run_worker, which waits for the extension quietly.
 template <typename Fn>
-bool worker_step(const char* where, Fn&& fn) noexcept {
+bool worker_step(const char* where, Fn&& fn) {
   try {
     fn();
     return true;
+  } catch (const ExtensionGone&) {
+    throw;
   } catch (...) {
     log_current_exception(where);
     return false;

@@ -77,14 +77,14 @@ std::string read_secret_file(const std::string& path) {
   return s;
 }
 
-class Sender {
+class Sender final : public WorkerTurn {
  public:
   Sender() : multi_(make_options()), rng_(std::random_device{}()) {}
 
   // One turn of the loop, run when the latch was set (a commit queued work, a signal), when
   // libcurl has something to do, or when a wait ran out; returns true when more work can be done
   // at once (the loop then turns again without waiting).
-  bool turn(bool woken) {
+  bool turn(bool woken) override {
     // Claim when a commit woke us, when the last claim filled every free slot (more rows are
     // probably due), and every two seconds for rows whose retry time has come.
     const auto now = std::chrono::steady_clock::now();
@@ -137,8 +137,8 @@ class Sender {
 
   // What the loop waits on besides its latch: libcurl's sockets (one epoll descriptor), for at
   // most wait_ms() — libcurl's next timeout while calls are in flight, else a second.
-  int wait_fd() const noexcept { return multi_.wait_fd(); }
-  long wait_ms() const noexcept {
+  int wait_fd() const override { return multi_.wait_fd(); }
+  long wait_ms() const override {
     const long curl_ms = multi_.timeout_ms();
     return curl_ms < 0 ? 1000 : std::min(curl_ms, 1000L);
   }
@@ -437,33 +437,14 @@ class Sender {
 };
 
 
-void sender_loop() {
-  // Wait for the extension to exist in the configured database.
-  while (!worker_should_stop()) {
-    bool installed = false;
-    worker_step("abdm_hip sender: start", [&] { installed = extension_installed(); });
-    if (installed) break;
-    worker_wait(10000);
-  }
-  std::optional<Sender> sender;
-  if (!worker_step("abdm_hip sender: init", [&] {
-        // Calls may have reached the gateway; their REQUEST-ID is the same, so it can tell.
-        release_orphaned_leases("abdm_hip sender",
-                                "UPDATE abdm_hip.outbox SET next_attempt_at = now(), lease_until = NULL "
-                                "WHERE status = 'pending' AND lease_until IS NOT NULL",
-                                "call(s) in flight");
-        sender.emplace();
-      }))
-    return;
-  bool busy = false;
-  while (!worker_should_stop()) {
-    bool woken = worker_wait_socket(busy ? 0 : sender->wait_ms(), sender->wait_fd());
-    // On failure the claimed rows' leases expire and they are claimed again.
-    if (!worker_step("abdm_hip sender", [&] { busy = sender->turn(woken); })) {
-      busy = false;
-      worker_wait(1000);
-    }
-  }
+std::unique_ptr<WorkerTurn> start_sender() {
+  require_extension();
+  // Calls may have reached the gateway; their REQUEST-ID is the same, so it can tell.
+  release_orphaned_leases("abdm_hip sender",
+                          "UPDATE abdm_hip.outbox SET next_attempt_at = now(), lease_until = NULL "
+                          "WHERE status = 'pending' AND lease_until IS NOT NULL",
+                          "call(s) in flight");
+  return std::make_unique<Sender>();
 }
 
 }  // namespace
@@ -474,11 +455,5 @@ PGDLLEXPORT void abdm_sender_main(Datum) noexcept;
 }
 
 void abdm_sender_main(Datum) noexcept {
-  abdm_pg::worker_startup(abdm_pg::WorkerKind::kSender, "abdm_hip sender");
-  abdm_pg::guarded_void([] { abdm_pg::sender_loop(); });
-  abdm_pg::withdraw_worker_latch(abdm_pg::WorkerKind::kSender);
-  // Exit code 1: the postmaster starts the worker again after bgw_restart_time, so a DBA's
-  // pg_terminate_backend() restarts it (exit code 0 would unregister it until the next server
-  // start); at shutdown nothing is restarted either way.
-  proc_exit(1);
+  abdm_pg::run_worker(abdm_pg::WorkerKind::kSender, "abdm_hip sender", abdm_pg::start_sender);
 }

@@ -140,12 +140,12 @@ class Spool {
   bool keep_ = false;
 };
 
-class Transfer {
+class Transfer final : public WorkerTurn {
  public:
   Transfer() : rng_(std::random_device{}()) {}
 
   // Handles at most one request; returns whether one was found.
-  bool turn() {
+  bool turn(bool /*woken*/) override {
     std::optional<Claimed> job = claim();
     if (!job) return false;
     run(*job);
@@ -333,34 +333,14 @@ void remove_orphaned_spools() {
 }
 
 
-void transfer_loop() {
-  // Bundles are megabytes: give each large buffer its own mapping, returned to the system when
-  // freed, instead of letting glibc's adaptive threshold keep them in the heap (the worker's
-  // memory then stays at one bundle's worth, whatever the transfer's size).
-  mallopt(M_MMAP_THRESHOLD, 1 << 20);
-  while (!worker_should_stop()) {
-    bool installed = false;
-    worker_step("abdm_hip transfer: start", [&] { installed = extension_installed(); });
-    if (installed) break;
-    worker_wait(10000);
-  }
-  worker_step("abdm_hip transfer: spool clean-up", [] { remove_orphaned_spools(); });
-  worker_step("abdm_hip transfer: release leases", [] {
-    release_orphaned_leases("abdm_hip transfer",
-                            "UPDATE abdm_hip.hi_request SET next_attempt_at = now(), lease_until = NULL "
-                            "WHERE status = 'transferring' AND lease_until IS NOT NULL",
-                            "request(s) under way");
-  });
-  std::optional<Transfer> transfer;
-  if (!worker_step("abdm_hip transfer: init", [&] { transfer.emplace(); })) return;
-  bool busy = false;
-  while (!worker_should_stop()) {
-    worker_wait(busy ? 0 : 1000);
-    if (!worker_step("abdm_hip transfer", [&] { busy = transfer->turn(); })) {
-      busy = false;
-      worker_wait(1000);
-    }
-  }
+std::unique_ptr<WorkerTurn> start_transfer() {
+  require_extension();
+  remove_orphaned_spools();
+  release_orphaned_leases("abdm_hip transfer",
+                          "UPDATE abdm_hip.hi_request SET next_attempt_at = now(), lease_until = NULL "
+                          "WHERE status = 'transferring' AND lease_until IS NOT NULL",
+                          "request(s) under way");
+  return std::make_unique<Transfer>();
 }
 
 }  // namespace
@@ -371,8 +351,9 @@ PGDLLEXPORT void abdm_transfer_main(Datum) noexcept;
 }
 
 void abdm_transfer_main(Datum) noexcept {
-  abdm_pg::worker_startup(abdm_pg::WorkerKind::kTransfer, "abdm_hip transfer");
-  abdm_pg::guarded_void([] { abdm_pg::transfer_loop(); });
-  abdm_pg::withdraw_worker_latch(abdm_pg::WorkerKind::kTransfer);
-  proc_exit(1);  // see abdm_sender_main
+  // Bundles are megabytes: give each large buffer its own mapping, returned to the system when
+  // freed, instead of letting glibc's adaptive threshold keep them in the heap (the worker's
+  // memory then stays at one bundle's worth, whatever the transfer's size).
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  abdm_pg::run_worker(abdm_pg::WorkerKind::kTransfer, "abdm_hip transfer", abdm_pg::start_transfer);
 }

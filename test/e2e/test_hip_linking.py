@@ -8,7 +8,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import CLIENT_ID, HIP, Env, q, q1, restart_cluster, run, wait_until  # noqa: E402
+from harness import (CLIENT_ID, HIP, Env, drop_extension, q, q1, restart_cluster, run,  # noqa: E402
+                     server_log_since, server_log_size, wait_until)
 
 ENV = None
 
@@ -299,6 +300,8 @@ class SenderResilience(unittest.TestCase):
         sms_patients(self.db, "HELD-", 1, 9200000000)
         wait_until(lambda: q1(self.db, "SELECT count(*) AS n FROM abdm_hip.outbox_status WHERE in_flight")["n"] == 1,
                    what="the call in flight")
+        # Claimed is not yet received: restart only once the gateway holds the call.
+        wait_until(lambda: self.c.faults()[0]["fired"] == 1, what="the gateway holding the call")
         restart_cluster()
         ENV.reconnect()
         self.db = ENV.db
@@ -335,6 +338,38 @@ class SenderResilience(unittest.TestCase):
                             or {}).get("pid") not in (None, old), timeout=30, what="a new sender")
         sms_patients(self.db, "BACK-", 2, 9500000000)
         wait_until(lambda: self.sent_count("sms_notify2") == 2, what="sent by the new sender")
+
+    def test_dropped_extension_makes_the_workers_wait_quietly(self):
+        # DROP EXTENSION while the sender is busy, with no retry (harness.drop_extension), ten
+        # times; then nothing is logged while the extension is gone, and once it is back the
+        # workers take up work again within seconds.
+        for i in range(10):
+            sms_patients(self.db, f"DROP{i}-", 20, 9300000000 + i * 100)
+            time.sleep(0.02 * i)
+            drop_extension(self.db)
+            q(self.db, "CREATE EXTENSION abdm_hip")
+            q(self.db, "SELECT abdm_hip.set_client_secret(%s)", "e2e-client-secret")
+            q(self.db, "INSERT INTO abdm_hip.facility (hip_id, name) VALUES (%s, 'City General Hospital')", HIP)
+        drop_extension(self.db)
+        offset = server_log_size()
+        time.sleep(3)
+        quiet = server_log_since(offset)
+        self.assertNotIn("abdm_hip sender", quiet)
+        self.assertNotIn("abdm_hip transfer", quiet)
+        self.assertNotIn("ERROR", quiet)
+        ENV.fresh()
+        sms_patients(self.db, "BACKAGAIN-", 3, 9200000000)
+        wait_until(lambda: self.sent_count("sms_notify2") == 3, timeout=30, what="sent after CREATE EXTENSION")
+
+    def test_worker_statistics_reach_autovacuum(self):
+        # The sender reports its table statistics as it works (pgstat_report_stat), so the
+        # outbox's updates are visible to autovacuum without waiting for the worker to exit.
+        sms_patients(self.db, "STAT-", 10, 9100000000)
+        wait_until(lambda: self.sent_count("sms_notify2") == 10, what="ten sent")
+        stats = wait_until(lambda: (lambda r: r if r["upd"] >= 20 else None)(q1(self.db,
+                           "SELECT n_tup_upd AS upd FROM pg_stat_user_tables WHERE relid = 'abdm_hip.outbox'::regclass")),
+                           timeout=15, what="the sender's updates in pg_stat_user_tables")
+        self.assertGreaterEqual(stats["upd"], 20, "a claim and an outcome per row")
 
     def test_in_flight_is_capped(self):
         q(self.db, "ALTER SYSTEM SET abdm_hip.max_in_flight = 4")
