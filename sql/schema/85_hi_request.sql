@@ -15,6 +15,40 @@ CREATE OR REPLACE FUNCTION abdm_hip.check_hi_request(hip_id text, request jsonb,
   consent_status text, data_erase_at timestamptz, date_from timestamptz, date_to timestamptz, at timestamptz)
 RETURNS jsonb LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_check_hi_request';
 
+CREATE OR REPLACE FUNCTION abdm_hip.consent_refusal(consent_id text, hip_id text, consent_hip_id text,
+  consent_status text, data_erase_at timestamptz, at timestamptz)
+RETURNS jsonb LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_consent_refusal';
+
+-- The transfer worker's questions, asked in short transactions of their own (it encrypts and
+-- pushes outside any transaction):
+-- why the request's consent no longer allows sharing (NULL while it does: the core's
+-- consent_refusal, the rule the request was accepted under),
+CREATE OR REPLACE FUNCTION abdm_hip.transfer_consent_problem(p_hip_id text, p_tx uuid) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT abdm_hip.consent_refusal(r.consent_id::text, r.hip_id, c.hip_id, c.status, c.data_erase_at, now()) ->> 'message'
+  FROM abdm_hip.hi_request r LEFT JOIN abdm_hip.consent c ON c.consent_id = r.consent_id
+  WHERE r.hip_id = p_hip_id AND r.transaction_id = p_tx
+$$;
+
+-- and which records may leave, in the order they are sent: the consented care contexts, the
+-- consented HI types, inside both the requested and the consented date range. Ids only; the
+-- worker reads each bundle by id in a transaction of its own, so memory holds one bundle.
+CREATE OR REPLACE FUNCTION abdm_hip.transfer_records(p_hip_id text, p_tx uuid)
+RETURNS TABLE (id bigint, care_context_ref text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT h.id, h.care_context_ref
+  FROM abdm_hip.hi_request r
+  JOIN abdm_hip.consent c ON c.consent_id = r.consent_id
+  JOIN abdm_hip.consent_care_context cc ON cc.hip_id = c.hip_id AND cc.consent_id = c.consent_id
+  JOIN abdm_hip.health_record h ON h.hip_id = cc.hip_id AND h.care_context_ref = cc.care_context_ref
+  WHERE r.hip_id = p_hip_id AND r.transaction_id = p_tx
+    AND abdm_hip.consent_refusal(r.consent_id::text, r.hip_id, c.hip_id, c.status, c.data_erase_at, now()) IS NULL
+    AND h.hi_type = ANY (c.hi_types)
+    AND h.recorded_at >= r.date_from AND h.recorded_at <= r.date_to
+    AND h.recorded_at >= c.date_from AND h.recorded_at <= c.date_to
+  ORDER BY h.care_context_ref, h.recorded_at, h.id
+$$;
+
 CREATE OR REPLACE FUNCTION abdm_hip.refuse_hi_request(p_hip_id text, p_request_id uuid, p_tx uuid, p_consent uuid,
                                            p_code text, p_message text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$

@@ -114,25 +114,4 @@ long spi_exec(const char* sql, const std::vector<SqlValue>& params) {
 
 namespace abdm_pg {
 
-void spi_for_each(const char* sql, const std::vector<SqlValue>& params, long batch,
-                  const std::function<bool(const SqlRow&)>& on_row) {
-  BoundParams b = bind(params);
-  Portal portal = pg_call([&] {
-    return SPI_cursor_open_with_args(nullptr, sql, b.n, b.types, b.values, b.nulls, true, 0);
-  });
-  bool more = true;
-  while (more) {
-    pg_call([&] { SPI_cursor_fetch(portal, true, batch); });
-    SPITupleTable* table = SPI_tuptable;
-    uint64 got = SPI_processed;
-    if (got == 0 || table == nullptr) break;
-    for (uint64 r = 0; r < got && more; ++r) {
-      SqlRow row = copy_row(table, r);
-      more = on_row(row);
-    }
-    pg_call([&] { SPI_freetuptable(table); });
-  }
-  pg_call([&] { SPI_cursor_close(portal); });
-}
-
 }  // namespace abdm_pg

@@ -29,10 +29,4 @@ std::vector<SqlRow> spi_query_kept(const char* sql, const std::vector<SqlValue>&
 // Same, for statements whose result is not needed; returns the number of rows processed.
 long spi_exec(const char* sql, const std::vector<SqlValue>& params = {});
 
-// Runs `sql` through a cursor and calls on_row for each row, `batch` rows in memory at a time,
-// so a large result (every bundle of a transfer) never sits in memory whole. on_row gets the
-// row's columns as text; returning false stops early.
-void spi_for_each(const char* sql, const std::vector<SqlValue>& params, long batch,
-                  const std::function<bool(const SqlRow&)>& on_row);
-
 }  // namespace abdm_pg

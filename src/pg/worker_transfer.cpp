@@ -3,8 +3,8 @@
 // transfer notification (NHA M2 v2.8 §6.3.5–§6.3.6; abdm-docs "Transfer health data").
 //
 //  1. claim a due request (FOR UPDATE SKIP LOCKED, a lease) and check its consent again;
-//  2. stream the records — consented care contexts ∩ requested date range ∩ consented HI types —
-//     through a cursor: serialise each bundle once, checksum base64(MD5) those exact bytes,
+//  2. list the records — consented care contexts ∩ requested date range ∩ consented HI types —
+//     then read them one by one, each in a short transaction: serialise each bundle once, checksum base64(MD5) those exact bytes,
 //     encrypt them with one fresh Fidelius key pair and nonce for the whole request, and write the
 //     entry into a spool file, so memory holds one bundle at a time whatever the transfer's size;
 //  3. check the consent once more (a revocation during packaging stops the push), then POST the
@@ -84,28 +84,11 @@ RETURNING r.hip_id, r.transaction_id, r.consent_id, r.data_push_url, r.key_mater
           extract(epoch FROM r.received_at)
 )SQL";
 
-// Why the consent no longer allows sharing, or "" when it does.
-constexpr const char* kConsentCheckSql = R"SQL(
-SELECT CASE WHEN c.consent_id IS NULL THEN 'consent no longer known'
-            WHEN c.status <> 'GRANTED' THEN 'consent ' || c.status
-            WHEN c.data_erase_at <= now() THEN 'consent expired at ' || c.data_erase_at
-            ELSE '' END
-FROM (SELECT 1) one LEFT JOIN abdm_hip.consent c ON c.consent_id = $1::uuid AND c.hip_id = $2
-)SQL";
-
-// The records that may leave: consented care contexts, consented HI types, requested range.
-constexpr const char* kRecordsSql = R"SQL(
-SELECT h.care_context_ref, h.bundle::text
-FROM abdm_hip.hi_request r
-JOIN abdm_hip.consent c ON c.consent_id = r.consent_id AND c.hip_id = r.hip_id AND c.status = 'GRANTED'
-JOIN abdm_hip.consent_care_context cc ON cc.hip_id = c.hip_id AND cc.consent_id = c.consent_id
-JOIN abdm_hip.health_record h ON h.hip_id = cc.hip_id AND h.care_context_ref = cc.care_context_ref
-WHERE r.hip_id = $1 AND r.transaction_id = $2::uuid
-  AND h.hi_type = ANY (c.hi_types)
-  AND h.recorded_at >= r.date_from AND h.recorded_at <= r.date_to
-  AND h.recorded_at >= c.date_from AND h.recorded_at <= c.date_to
-ORDER BY h.care_context_ref, h.recorded_at, h.id
-)SQL";
+// The rules (which records may leave, whether the consent still allows it) live in SQL and the
+// core: abdm_hip.transfer_records, abdm_hip.transfer_consent_problem (sql/schema/85_hi_request.sql).
+constexpr const char* kConsentProblemSql = "SELECT abdm_hip.transfer_consent_problem($1, $2::uuid)";
+constexpr const char* kRecordIdsSql = "SELECT id, care_context_ref FROM abdm_hip.transfer_records($1, $2::uuid)";
+constexpr const char* kBundleSql = "SELECT bundle::text FROM abdm_hip.health_record WHERE hip_id = $1 AND id = $2::bigint";
 
 std::string json_string(std::string_view s) { return json(std::string(s)).dump(); }
 
@@ -173,8 +156,8 @@ class Transfer final : public WorkerTurn {
   std::string consent_problem(const Claimed& c) {
     std::string problem;
     in_transaction("abdm_hip transfer: check consent", [&] {
-      auto rows = spi_query(kConsentCheckSql, {c.consent_id, c.hip_id}, true);
-      problem = rows.empty() || !rows[0][0] ? "consent no longer known" : *rows[0][0];
+      auto rows = spi_query_kept(kConsentProblemSql, {c.hip_id, c.transaction_id}, true);
+      problem = rows.empty() ? "request no longer known" : rows[0][0].value_or("");
     });
     return problem;
   }
@@ -210,26 +193,34 @@ class Transfer final : public WorkerTurn {
     std::map<std::string, CareContextTally> tally;
     std::string cipher;
     bool first = true;
-    // One row per fetch: a bundle can be megabytes (scanned reports), and memory must stay at one
-    // bundle (its text, its ciphertext) however many the transfer holds.
-    in_transaction("abdm_hip transfer: package", [&] {
-      spi_for_each(kRecordsSql, {c.hip_id, c.transaction_id}, 1, [&](const SqlRow& row) {
-        const std::string& ref = *row[0];
-        const std::string& bundle = *row[1];  // serialised once; these exact bytes are hashed and sent
-        cipher.resize(crypto::encrypted_size(bundle.size()));
-        crypto::encrypt_into(keys, bundle, cipher.data());
-        std::string head = std::string(first ? "" : ",") + "{\"careContextReference\":" + json_string(ref) +
-                           ",\"checksum\":" + json_string(crypto::md5_base64(bundle)) + ",\"content\":\"";
-        spool.write(head);
-        spool.write(cipher);
-        spool.write("\",\"media\":\"application/fhir+json\"}");
-        first = false;
-        CareContextTally& t = tally[ref];
-        t.entries++;
-        t.bytes += static_cast<long long>(bundle.size());
-        return true;
-      });
+    // The ids first (small), then one bundle per short transaction: a bundle can be megabytes
+    // (scanned reports), memory holds one at a time, and no transaction (nor its snapshot) stays
+    // open while the worker encrypts and writes.
+    std::vector<SqlRow> records;
+    in_transaction("abdm_hip transfer: list records", [&] {
+      records = spi_query_kept(kRecordIdsSql, {c.hip_id, c.transaction_id}, true);
     });
+    for (const SqlRow& record : records) {
+      std::optional<std::string> bundle;
+      in_transaction("abdm_hip transfer: read a record", [&] {
+        auto rows = spi_query_kept(kBundleSql, {c.hip_id, *record[0]}, true);
+        if (!rows.empty()) bundle = std::move(rows[0][0]);
+      });
+      if (!bundle) continue;  // deleted by the HMIS since the list was made
+      const std::string& ref = *record[1];
+      // Serialised once; these exact bytes are hashed and sent.
+      cipher.resize(crypto::encrypted_size(bundle->size()));
+      crypto::encrypt_into(keys, *bundle, cipher.data());
+      std::string head = std::string(first ? "" : ",") + "{\"careContextReference\":" + json_string(ref) +
+                         ",\"checksum\":" + json_string(crypto::md5_base64(*bundle)) + ",\"content\":\"";
+      spool.write(head);
+      spool.write(cipher);
+      spool.write("\",\"media\":\"application/fhir+json\"}");
+      first = false;
+      CareContextTally& t = tally[ref];
+      t.entries++;
+      t.bytes += static_cast<long long>(bundle->size());
+    }
     cipher.clear();
     cipher.shrink_to_fit();
     spool.write(std::string_view(envelope).substr(at + marker.size() - 1));

@@ -115,6 +115,10 @@ class Env:
         finally:
             self.sim.__exit__(None, None, None)
 
+    def connect_another(self):
+        """A second connection, for a watcher thread."""
+        return connect()
+
     def reconnect(self):
         """After a cluster restart: a new connection once the server accepts them again."""
         try:

@@ -274,16 +274,25 @@ class TransferResilience(TransferBase):
         pid = q1(self.db, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abdm_hip transfer'")["pid"]
         base = anon_rss_kb(pid)
         peak = [base]
+        longest_xact = [0.0]  # the longest-lived transaction of the worker seen while it worked
         done = threading.Event()
+        watcher = ENV.connect_another()
 
         def sample():
             while not done.is_set():
                 peak[0] = max(peak[0], anon_rss_kb(pid))
+                age = q1(watcher, "SELECT extract(epoch FROM clock_timestamp() - xact_start) AS s "
+                                  "FROM pg_stat_activity WHERE pid = %s", pid)
+                if age and age["s"] is not None:
+                    longest_xact[0] = max(longest_xact[0], float(age["s"]))
                 time.sleep(0.01)
-        threading.Thread(target=sample, daemon=True).start()
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         txn = self.request(cid)
         t = self.c.wait_for_transfer(txn, timeout=180)
         done.set()
+        sampler.join()
+        watcher.close()
         self.assertEqual(t["summary"]["entries"], 25)
         self.assertEqual(t["summary"]["failed"], 0)
         self.assertGreater(t["summary"]["plaintextBytes"], 50_000_000)
@@ -293,6 +302,11 @@ class TransferResilience(TransferBase):
         # Holding the transfer would take ~120 MB (50 MB of bundles + their ciphertext); one bundle at
         # a time is a handful of copies of one 2 MB bundle (row, text rendering, ciphertext).
         self.assertLess(grew_mb, 40, "one bundle at a time, never the whole transfer")
+        # Each bundle is read in a short transaction of its own; encryption and the push happen
+        # outside any (the whole transfer takes seconds; one transaction around it would show here).
+        print(f"    longest transaction of the worker seen: {longest_xact[0] * 1000:.0f} ms")
+        self.assertGreater(t["summary"]["requestToNotifyMs"], 1000, "long enough for the check to mean something")
+        self.assertLess(longest_xact[0], 0.5, "no transaction stays open while the worker encrypts")
 
 
 if __name__ == "__main__":

@@ -18,20 +18,28 @@ StoredConsent stored_consent(const ConsentNotify& n) {
   return c;
 }
 
-HiRequestVerdict check_hi_request(const HiRequest& r, const std::optional<StoredConsent>& consent,
-                                  std::string_view hip_id, TimePoint now) {
+std::optional<HiRequestVerdict> consent_refusal(const std::optional<StoredConsent>& consent,
+                                                std::string_view consent_id, std::string_view hip_id, TimePoint now) {
   auto refuse = [](const char* code, std::string message) { return HiRequestVerdict{false, code, std::move(message)}; };
-  if (!consent || consent->consent_id != r.consent_id)
-    return refuse(code::kNoDataFound, "hiRequest.consent.id: consent " + r.consent_id + " is not known to HIP " +
-                                          std::string(hip_id));
+  const std::string id(consent_id), hip(hip_id);
+  if (!consent || consent->consent_id != consent_id)
+    return refuse(code::kNoDataFound, "hiRequest.consent.id: consent " + id + " is not known to HIP " + hip);
   if (!hip_id.empty() && consent->hip_id != hip_id)
-    return refuse(code::kInvalidHipIdOrOtp, "hiRequest.consent.id: consent " + r.consent_id +
-                                                " was not granted to HIP " + std::string(hip_id));
-  if (consent->status != "GRANTED" || !consent->data_erase_at || !consent->date_from || !consent->date_to)
+    return refuse(code::kInvalidHipIdOrOtp, "hiRequest.consent.id: consent " + id + " was not granted to HIP " + hip);
+  if (consent->status != "GRANTED" || !consent->data_erase_at)
     return refuse(code::kConsentNotGranted, "hiRequest.consent.id: consent is " + consent->status + ", not GRANTED");
   if (now >= *consent->data_erase_at)
     return refuse(code::kConsentExpired,
                   "hiRequest.consent.id: consent artefact expired at " + format_timestamp(*consent->data_erase_at));
+  return std::nullopt;
+}
+
+HiRequestVerdict check_hi_request(const HiRequest& r, const std::optional<StoredConsent>& consent,
+                                  std::string_view hip_id, TimePoint now) {
+  auto refuse = [](const char* code, std::string message) { return HiRequestVerdict{false, code, std::move(message)}; };
+  if (auto refusal = consent_refusal(consent, r.consent_id, hip_id, now)) return *refusal;
+  if (!consent->date_from || !consent->date_to)
+    return refuse(code::kConsentNotGranted, "hiRequest.consent.id: consent " + r.consent_id + " has no date range");
   if (r.date_from > r.date_to || r.date_from < *consent->date_from || r.date_to > *consent->date_to)
     return refuse(code::kInvalidDateRange, "hiRequest.dateRange: " + format_timestamp(r.date_from) + " to " +
                                                format_timestamp(r.date_to) + " is not inside the consented " +
