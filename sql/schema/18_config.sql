@@ -23,5 +23,5 @@ COMMENT ON FUNCTION abdm_hip.set_client_secret(text) IS
 CREATE OR REPLACE FUNCTION abdm_hip.client_secret_configured() RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 RETURN EXISTS (SELECT 1 FROM abdm_hip.secret WHERE name = 'client_secret')
-       OR coalesce(current_setting('abdm_hip.client_secret_file', true), '') <> '';
+       OR current_setting('abdm_hip.client_secret_file') <> '';
 GRANT EXECUTE ON FUNCTION abdm_hip.client_secret_configured() TO abdm_hip_app;

@@ -132,7 +132,7 @@ $$;
 CREATE OR REPLACE FUNCTION abdm_hip.purge_history() RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  keep interval := make_interval(days => coalesce(current_setting('abdm_hip.retention_days', true), '30')::int);
+  keep interval := make_interval(days => current_setting('abdm_hip.retention_days')::int);
   n bigint := 0;
   m bigint;
 BEGIN

@@ -92,7 +92,7 @@ DECLARE
   pat abdm_hip.patient;
   fac abdm_hip.facility;
   rid uuid := gen_random_uuid();
-  every interval := coalesce(nullif(current_setting('abdm_hip.sms_notify_interval', true), ''), '1 day')::interval;
+  every interval := current_setting('abdm_hip.sms_notify_interval')::interval;
 BEGIN
   SELECT * INTO pat FROM abdm_hip.patient WHERE hip_id = p_hip_id AND patient_ref = p_patient_ref;
   IF pat.mobile IS NULL THEN RETURN false; END IF;
@@ -104,7 +104,7 @@ BEGIN
   PERFORM abdm_hip.enqueue(p_hip_id, 'sms_notify2',
     abdm_hip.build_message('sms_notify2', jsonb_build_object(
       'mobile', abdm_hip.normalize_mobile(pat.mobile), 'hipId', p_hip_id, 'hipName', fac.name,
-      'phoneFormat', coalesce(nullif(current_setting('abdm_hip.sms_phone_format', true), ''), '10'),
+      'phoneFormat', current_setting('abdm_hip.sms_phone_format'),
       'requestId', rid)),
     '{}', rid);
   INSERT INTO abdm_hip.sms_notification (hip_id, patient_ref, status, request_id, last_sent_at)

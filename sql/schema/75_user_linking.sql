@@ -138,8 +138,8 @@ BEGIN
   END IF;
 
   m := abdm_hip.match_patients(msg, abdm_hip.discovery_candidates(p_hip_id, msg),
-         coalesce(nullif(current_setting('abdm_hip.discovery_yob_tolerance', true), ''), '5')::int,
-         coalesce(nullif(current_setting('abdm_hip.discovery_name_threshold', true), ''), '0.6')::real);
+         current_setting('abdm_hip.discovery_yob_tolerance')::int,
+         current_setting('abdm_hip.discovery_name_threshold')::real);
   IF m ->> 'outcome' = 'matched' THEN
     v_patient := m ->> 'patientRef';
     v_matched := ARRAY(SELECT jsonb_array_elements_text(m -> 'matchedBy'));
@@ -192,7 +192,7 @@ CREATE OR REPLACE FUNCTION abdm_hip.deliver_otp(p_hip_id text, p_link_ref uuid, 
                                      p_otp text, p_expires_at timestamptz) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  url text := nullif(btrim(coalesce(current_setting('abdm_hip.otp_sms_url', true), '')), '');
+  url text := nullif(btrim(current_setting('abdm_hip.otp_sms_url')), '');
   v_facility text;
   minutes int := greatest(1, ceil(extract(epoch FROM p_expires_at - now()) / 60)::int);
 BEGIN
@@ -212,7 +212,7 @@ BEGIN
                  || ' with your ABHA address. It is valid for ' || minutes
                  || ' minutes. Do not share it with anyone.'));
   END IF;
-  IF url IS NOT NULL AND coalesce(current_setting('abdm_hip.otp_notify', true), 'off') <> 'on' THEN
+  IF url IS NOT NULL AND NOT current_setting('abdm_hip.otp_notify')::boolean THEN
     RETURN;
   END IF;
   PERFORM pg_notify('abdm_hip_otp', json_build_object(
@@ -252,7 +252,7 @@ CREATE OR REPLACE FUNCTION abdm_hip.on_init_answer(lr abdm_hip.link_request, p_r
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT abdm_hip.build_message('on_init', jsonb_build_object(
     'transactionId', lr.transaction_id, 'requestId', p_request_id, 'linkRefNumber', lr.link_ref,
-    'authenticationType', coalesce(nullif(current_setting('abdm_hip.link_auth_type', true), ''), 'MEDIATE'),
+    'authenticationType', current_setting('abdm_hip.link_auth_type'),
     'communicationHint', abdm_hip.mask_mobile(p.mobile),
     'communicationExpiry', to_char(lr.otp_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
   FROM abdm_hip.patient p WHERE p.hip_id = lr.hip_id AND p.patient_ref = lr.patient_ref;
@@ -339,8 +339,8 @@ BEGIN
   VALUES (p_hip_id, gen_random_uuid(), v_tx, p_request_id, v_addr, d.patient_ref, v_refs,
           abdm_hip.otp_hash(v_otp),
           -- Whole milliseconds: the on-init communicationExpiry is exactly this instant.
-          date_trunc('milliseconds', now() + coalesce(nullif(current_setting('abdm_hip.otp_expiry', true), ''), '600s')::interval),
-          coalesce(nullif(current_setting('abdm_hip.otp_max_attempts', true), ''), '3')::int)
+          date_trunc('milliseconds', now() + current_setting('abdm_hip.otp_expiry')::interval),
+          current_setting('abdm_hip.otp_max_attempts')::int)
   RETURNING * INTO lr;
   PERFORM abdm_hip.deliver_otp(p_hip_id, lr.link_ref, lr.patient_ref, v_mobile, v_otp, lr.otp_expires_at);
   PERFORM abdm_hip.enqueue(p_hip_id, 'on_init', abdm_hip.on_init_answer(lr, p_request_id));

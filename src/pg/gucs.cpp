@@ -4,7 +4,9 @@
 // settings show up in pg_settings and in logs (pgsodium's rule).
 extern "C" {
 #include "postgres.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/timestamp.h"
 }
 
 #include <strings.h>
@@ -17,32 +19,62 @@ char* abdm_cm_id = nullptr;
 char* abdm_client_id = nullptr;
 char* abdm_client_secret_file = nullptr;
 char* abdm_database = nullptr;
-char* abdm_listen_address = nullptr;
-int abdm_listen_port = 0;
-bool abdm_verify_jwt = true;
 char* abdm_ca_file = nullptr;
 bool abdm_verify_tls = true;
 int abdm_http_timeout_ms = 10000;
 int abdm_max_attempts = 8;
 int abdm_max_in_flight = 64;
-int abdm_retention_days = 30;
-char* abdm_sms_notify_interval = nullptr;
-char* abdm_sms_phone_format = nullptr;
 int abdm_max_request_age_s = 1200;
 int abdm_max_clock_skew_s = 540;
+}
+
+// Read by SQL only (current_setting), or by workers still to come (the listener): storage.
+namespace {
+char* abdm_listen_address = nullptr;
+int abdm_listen_port = 0;
+bool abdm_verify_jwt = true;
+int abdm_retention_days = 30;
+char* abdm_sms_notify_interval = nullptr;
+int abdm_sms_phone_format = 0;
 int abdm_otp_expiry_s = 600;
 int abdm_otp_max_attempts = 3;
 char* abdm_otp_sms_url = nullptr;
 bool abdm_otp_notify = false;
 int abdm_yob_tolerance = 5;
 double abdm_name_match_threshold = 0.6;
-char* abdm_link_auth_type = nullptr;
-}
+int abdm_link_auth_type = 0;
+
+// Values the gateway takes, so a typo is refused when it is written, not when a message is built.
+const config_enum_entry kPhoneFormats[] = {{"10", 0, false}, {"+91-", 1, false}, {"91", 2, false},
+                                           {nullptr, 0, false}};
+const config_enum_entry kLinkAuthTypes[] = {{"MEDIATE", 0, false}, {"DIRECT", 1, false}, {nullptr, 0, false}};
+}  // namespace
 
 namespace abdm_pg {
 namespace {
 
 // An SMS hook must be an http(s) URL: refused when set, not when the first OTP needs it.
+// An interval PostgreSQL can read, and a positive one: the sender computes with it.
+bool check_positive_interval(char** value, void**, GucSource) {
+  if (*value == nullptr) return false;
+  MemoryContext caller = CurrentMemoryContext;
+  volatile bool ok = false;
+  PG_TRY();
+  {
+    Datum iv = DirectFunctionCall3(interval_in, CStringGetDatum(*value), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+    Interval* i = DatumGetIntervalP(iv);
+    ok = i->month >= 0 && i->day >= 0 && i->time >= 0 && (i->month > 0 || i->day > 0 || i->time > 0);
+  }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(caller);
+    FlushErrorState();
+  }
+  PG_END_TRY();
+  if (!ok) GUC_check_errdetail("The value must be a positive interval, e.g. '1 day' or '12 hours'.");
+  return ok;
+}
+
 bool check_http_url(char** value, void**, GucSource) {
   if (*value == nullptr || **value == '\0') return true;
   if (strncasecmp(*value, "http://", 7) == 0 || strncasecmp(*value, "https://", 8) == 0) return true;
@@ -104,11 +136,11 @@ void define_gucs() {
   DefineCustomStringVariable("abdm_hip.sms_notify_interval",
                              "Least time between two SMS deep-link notifications to one patient.",
                              "An interval, e.g. '1 day'.", &abdm_sms_notify_interval, "1 day",
-                             PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
-  DefineCustomStringVariable("abdm_hip.sms_phone_format",
-                             "Phone number format in sms/notify2: 10 (bare digits), +91- or 91.",
-                             nullptr, &abdm_sms_phone_format, "10", PGC_SIGHUP, 0, nullptr, nullptr,
-                             nullptr);
+                             PGC_SIGHUP, 0, check_positive_interval, nullptr, nullptr);
+  DefineCustomEnumVariable("abdm_hip.sms_phone_format",
+                           "Phone number format in sms/notify2: 10 (bare digits), +91- or 91.",
+                           nullptr, &abdm_sms_phone_format, 0, kPhoneFormats, PGC_SIGHUP, 0, nullptr,
+                           nullptr, nullptr);
   DefineCustomIntVariable("abdm_hip.max_request_age",
                           "Oldest inbound TIMESTAMP accepted (the gateway re-delivers refused "
                           "callbacks ~16 minutes later).",
@@ -141,11 +173,11 @@ void define_gucs() {
                            "Least name similarity (0-1) for a demographic discovery match.",
                            nullptr, &abdm_name_match_threshold, 0.6, 0.0, 1.0, PGC_SIGHUP, 0,
                            nullptr, nullptr, nullptr);
-  DefineCustomStringVariable("abdm_hip.link_auth_type",
-                             "authenticationType in V3 on-init: MEDIATE (NHA M2 document) or "
-                             "DIRECT (NHA Postman collection).",
-                             nullptr, &abdm_link_auth_type, "MEDIATE", PGC_SIGHUP, 0, nullptr,
-                             nullptr, nullptr);
+  DefineCustomEnumVariable("abdm_hip.link_auth_type",
+                           "authenticationType in V3 on-init: MEDIATE (NHA M2 document) or "
+                           "DIRECT (NHA Postman collection).",
+                           nullptr, &abdm_link_auth_type, 0, kLinkAuthTypes, PGC_SIGHUP, 0, nullptr,
+                           nullptr, nullptr);
   MarkGUCPrefixReserved("abdm_hip");
 }
 

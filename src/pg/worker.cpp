@@ -51,6 +51,9 @@ void register_workers() {
 }
 
 bool worker_should_stop() {
+  // Interrupts other than SIGTERM: above all the barrier DROP DATABASE waits on (in any database
+  // of the cluster, while this worker waits for its own).
+  pg_call([] { CHECK_FOR_INTERRUPTS(); });
   if (ConfigReloadPending) {
     ConfigReloadPending = false;
     ProcessConfigFile(PGC_SIGHUP);

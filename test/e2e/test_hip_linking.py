@@ -361,6 +361,23 @@ class SenderResilience(unittest.TestCase):
         sms_patients(self.db, "BACKAGAIN-", 3, 9200000000)
         wait_until(lambda: self.sent_count("sms_notify2") == 3, timeout=30, what="sent after CREATE EXTENSION")
 
+    def test_drop_database_is_not_blocked_by_the_workers(self):
+        # DROP DATABASE waits until every backend has absorbed its barrier; the workers do so while
+        # they work and while they wait for a dropped extension.
+        for with_extension in (True, False):
+            if not with_extension:
+                drop_extension(self.db)
+                time.sleep(1.5)
+            q(self.db, "DROP DATABASE IF EXISTS e2e_scratch")
+            q(self.db, "CREATE DATABASE e2e_scratch")
+            started = time.monotonic()
+            q(self.db, "SET statement_timeout = '20s'")
+            try:
+                q(self.db, "DROP DATABASE e2e_scratch")
+            finally:
+                q(self.db, "RESET statement_timeout")
+            self.assertLess(time.monotonic() - started, 10, f"DROP DATABASE took too long (extension {with_extension})")
+
     def test_worker_statistics_reach_autovacuum(self):
         # The sender reports its table statistics as it works (pgstat_report_stat), so the
         # outbox's updates are visible to autovacuum without waiting for the worker to exit.

@@ -13,6 +13,8 @@
 #   abdm_stage_report                             prints the table, skips and the final line
 
 ABDM_TALLY="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/tally.py"
+# A stage that hangs fails after this long instead of holding the whole run (exit status 124).
+ABDM_STAGE_TIMEOUT=${ABDM_STAGE_TIMEOUT:-900}
 ABDM_PASSED=0 ABDM_FAILED=0 ABDM_SKIPPED=0
 declare -a ABDM_REPORT=() ABDM_SKIPS=() ABDM_NOTES=()
 
@@ -59,7 +61,7 @@ abdm_stage_regress() {
   schedule=$(make -s -C "$dir" "$list" 2>/dev/null) \
     || { abdm_stage_error "$name" "make $list failed in $dir"; return; }
   rm -f "$dir/$out/regression.diffs"
-  make -C "$dir" "$target" >"$log" 2>&1
+  timeout --kill-after=30 "$ABDM_STAGE_TIMEOUT" make -C "$dir" "$target" >"$log" 2>&1
   rc=$?
   grep -E "^(test| ?[0-9]+ of|All [0-9]+)|\.\.\. " "$log" | sed 's/^/   /'
   [[ $rc -ne 0 ]] && { tail -n 5 "$log"; cat "$dir/$out/regression.diffs" 2>/dev/null | head -80; }
@@ -69,8 +71,9 @@ abdm_stage_regress() {
 
 abdm_stage_script() {
   local name=$1 log=$2 rc; shift 2
-  "$@" >"$log" 2>&1
+  timeout --kill-after=30 "$ABDM_STAGE_TIMEOUT" "$@" >"$log" 2>&1
   rc=$?
+  [[ $rc -eq 124 ]] && echo "timed out after $ABDM_STAGE_TIMEOUT s" >>"$log"
   tail -n 15 "$log" | sed 's/^/   /'
   abdm_stage_count "$name" summary "$log" "$rc"
 }
