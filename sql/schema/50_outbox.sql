@@ -105,19 +105,8 @@ DECLARE
   code text := coalesce(abdm_hip.gateway_error_code(o.response), '');
 BEGIN
   IF o.kind = 'generate_token' THEN
-    -- ABDM-1092: a duplicate within ~6 minutes; ABDM-1027: blocked for 24 hours. Never loop.
-    UPDATE abdm_hip.link_token t
-       SET status = CASE WHEN code = 'ABDM-1027' THEN 'blocked' ELSE 'failed' END,
-           last_error = o.last_error,
-           retry_after = now() + CASE code WHEN 'ABDM-1027' THEN interval '24 hours'
-                                           WHEN 'ABDM-1092' THEN interval '7 minutes'
-                                           ELSE interval '1 hour' END
-     WHERE t.hip_id = o.hip_id AND t.request_id = o.request_id;
-    UPDATE abdm_hip.care_context_link l
-       SET status = 'failed', last_error = 'link token: ' || o.last_error
-      FROM abdm_hip.link_token t
-     WHERE t.hip_id = o.hip_id AND t.request_id = o.request_id
-       AND l.hip_id = t.hip_id AND l.abha_address = t.abha_address AND l.status = 'requested';
+    PERFORM abdm_hip.refuse_link_token(t.hip_id, t.abha_address, code, o.last_error)
+    FROM abdm_hip.link_token t WHERE t.hip_id = o.hip_id AND t.request_id = o.request_id;
   ELSIF o.kind = 'link_carecontext' THEN
     UPDATE abdm_hip.care_context_link l
        SET status = CASE WHEN code = 'ABDM-1056' THEN 'linked' ELSE 'failed' END,

@@ -222,6 +222,28 @@ $$;
 CREATE OR REPLACE TRIGGER health_record_adds_hi_type AFTER INSERT ON abdm_hip.health_record
   FOR EACH ROW EXECUTE FUNCTION abdm_hip.health_record_after_insert();
 
+-- A refused link-token request, however the refusal came (on-generate-token's error, or the
+-- generate-token call's own answer): the token row waits as the core's rule says
+-- (core/abdm/link_token_policy), and the links that waited for it fail with the reason.
+CREATE OR REPLACE FUNCTION abdm_hip.link_token_refusal(code text) RETURNS jsonb
+LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_link_token_refusal';
+
+CREATE OR REPLACE FUNCTION abdm_hip.refuse_link_token(p_hip_id text, p_abha_address text, code text, reason text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  rule jsonb := abdm_hip.link_token_refusal(code);
+BEGIN
+  UPDATE abdm_hip.link_token
+     SET status = rule ->> 'status', last_error = reason,
+         retry_after = now() + make_interval(secs => (rule ->> 'retryAfterSeconds')::int)
+   WHERE hip_id = p_hip_id AND abha_address = p_abha_address;
+  UPDATE abdm_hip.care_context_link
+     SET status = 'failed', last_error = 'link token: ' || reason
+   WHERE hip_id = p_hip_id AND lower(abha_address) = lower(p_abha_address) AND status = 'requested'
+     AND request_id IS NULL;
+END
+$$;
+
 -- ---- callbacks (called by abdm_hip.receive() with the parsed, normalised message) -------------
 
 CREATE OR REPLACE FUNCTION abdm_hip.handle_on_generate_token(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
@@ -237,16 +259,8 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
   IF code IS NOT NULL THEN
-    UPDATE abdm_hip.link_token
-       SET status = CASE WHEN code = 'ABDM-1027' THEN 'blocked' ELSE 'failed' END,
-           last_error = code || ': ' || coalesce(msg #>> '{error,message}', ''),
-           retry_after = now() + CASE code WHEN 'ABDM-1027' THEN interval '24 hours'
-                                           WHEN 'ABDM-1092' THEN interval '7 minutes'
-                                           ELSE interval '1 hour' END
-     WHERE hip_id = tok.hip_id AND abha_address = tok.abha_address;
-    UPDATE abdm_hip.care_context_link
-       SET status = 'failed', last_error = 'link token: ' || code || ': ' || coalesce(msg #>> '{error,message}', '')
-     WHERE hip_id = tok.hip_id AND lower(abha_address) = lower(tok.abha_address) AND status = 'requested' AND request_id IS NULL;
+    PERFORM abdm_hip.refuse_link_token(tok.hip_id, tok.abha_address, code,
+                                       code || ': ' || coalesce(msg #>> '{error,message}', ''));
     RETURN;
   END IF;
   UPDATE abdm_hip.link_token

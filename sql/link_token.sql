@@ -1,0 +1,41 @@
+-- A refused link-token request, both ways it can be refused, ends in the same state: the core's
+-- rule (abdm_hip.link_token_refusal: ABDM-1027 blocked a day, ABDM-1092 seven minutes, anything
+-- else an hour) applied by abdm_hip.refuse_link_token, whether the refusal came in the
+-- on-generate-token callback or as the answer to the generate-token call (outbox_failed).
+SELECT c AS code, abdm_hip.link_token_refusal(c) AS rule
+FROM unnest(ARRAY['ABDM-1027', 'ABDM-1092', 'ABDM-9999', NULL]) c;
+
+INSERT INTO abdm_hip.patient (hip_id, patient_ref, name, gender, abha_address)
+VALUES ('IN2710000001', 'LT-1', 'Token One', 'F', 'token.one@sbx'),
+       ('IN2710000001', 'LT-2', 'Token Two', 'M', 'token.two@sbx');
+INSERT INTO abdm_hip.care_context (hip_id, patient_ref, reference, display, hi_types, visit_at, link_pending)
+VALUES ('IN2710000001', 'LT-1', 'LT-1-OPD', 'OPD', '{Prescription}', '2024-01-01', false),
+       ('IN2710000001', 'LT-2', 'LT-2-OPD', 'OPD', '{Prescription}', '2024-01-01', false);
+INSERT INTO abdm_hip.link_token (hip_id, abha_address, request_id) VALUES
+  ('IN2710000001', 'token.one@sbx', 'a1000000-0000-4000-8000-000000000001'),
+  ('IN2710000001', 'token.two@sbx', 'a1000000-0000-4000-8000-000000000002');
+INSERT INTO abdm_hip.care_context_link (hip_id, care_context_ref, abha_address, method) VALUES
+  ('IN2710000001', 'LT-1-OPD', 'token.one@sbx', 'hip_initiated'),
+  ('IN2710000001', 'LT-2-OPD', 'token.two@sbx', 'hip_initiated');
+
+-- One: the callback says ABDM-1027.
+SELECT (abdm_hip.receive('/api/v3/hip/token/on-generate-token',
+  jsonb_build_object('REQUEST-ID', 'a2000000-0000-4000-8000-000000000001', 'X-HIP-ID', 'IN2710000001',
+                     'TIMESTAMP', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+  '{"abhaAddress": "token.one@sbx", "error": {"code": "ABDM-1027", "message": "blocked for 24 hours"},
+    "response": {"requestId": "a1000000-0000-4000-8000-000000000001"}}')).status;
+-- Two: the generate-token call itself was answered ABDM-1027 and failed for good.
+INSERT INTO abdm_hip.outbox (hip_id, kind, target, request_id, body, status, response, last_error)
+VALUES ('IN2710000001', 'generate_token', abdm_hip.outbound_path('generate_token'), 'a1000000-0000-4000-8000-000000000002',
+        '{}', 'failed', '{"error": {"code": "ABDM-1027", "message": "blocked for 24 hours"}}', 'ABDM-1027: blocked for 24 hours');
+SELECT abdm_hip.outbox_failed(o) FROM abdm_hip.outbox o WHERE o.request_id = 'a1000000-0000-4000-8000-000000000002';
+
+SELECT abha_address, status, retry_after - now() BETWEEN interval '23 hours 59 minutes' AND interval '24 hours' AS waits_a_day,
+       last_error
+FROM abdm_hip.link_token WHERE hip_id = 'IN2710000001' AND abha_address LIKE 'token.%' ORDER BY 1;
+SELECT care_context_ref, status, last_error FROM abdm_hip.care_context_link
+WHERE care_context_ref LIKE 'LT-%' ORDER BY 1;
+
+DELETE FROM abdm_hip.outbox; DELETE FROM abdm_hip.inbox; DELETE FROM abdm_hip.care_context_link;
+DELETE FROM abdm_hip.link_token; DELETE FROM abdm_hip.care_context WHERE patient_ref LIKE 'LT-%';
+DELETE FROM abdm_hip.patient WHERE patient_ref LIKE 'LT-%';

@@ -1,0 +1,25 @@
+// What a refused link-token request means for the next one (NHA "Sandbox Documentation
+// (ABDM_Milestone 2)" v2.8 §4.3.2 and its error list): the one rule, used whether the refusal
+// arrives in on-generate-token or as the answer to the generate-token call itself
+// (abdm_hip.refuse_link_token, sql/schema/60_hip_linking.sql).
+#pragma once
+#if defined(POSTGRES_H) && !defined(ABDM_PG_GLUE)
+static_assert(false, "src/core must not include PostgreSQL headers");
+#endif
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace abdm::proto {
+
+struct LinkTokenRefusal {
+  std::string status;                // "blocked" or "failed": the link_token row's new state
+  std::chrono::seconds retry_after;  // no new request for this (HIP, ABHA address) before then
+};
+
+// ABDM-1027: the patient's address is blocked for 24 hours; ABDM-1092: a duplicate request
+// within ~6 minutes (wait 7); anything else: an hour, so a refusal never turns into a loop.
+LinkTokenRefusal link_token_refusal(std::string_view gateway_code);
+
+}  // namespace abdm::proto
