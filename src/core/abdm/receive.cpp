@@ -1,5 +1,8 @@
 #include "core/abdm/receive.hpp"
 
+#include <cctype>
+#include <string>
+
 namespace abdm::proto {
 
 int accepted_status(MessageKind) { return 202; }
@@ -11,16 +14,34 @@ namespace {
 template <class GetBody>
 Triage run(std::string_view path, const nlohmann::json& headers, TimePoint now, const HeaderPolicy& policy,
            GetBody&& get_body) {
+  Triage t;
   try {
-    const MessageKind kind = route_path(path);
+    t.kind = route_path(path);
     InboundHeaders h = validate_inbound_headers(headers, now, policy);
-    InboundMessage m = parse_inbound(kind, get_body());
+    InboundMessage m = parse_inbound(*t.kind, get_body());
     nlohmann::json normalized = to_json(m);
-    return {accepted_status(kind), nullptr, AcceptedMessage{std::move(h), std::move(m), std::move(normalized)}, ""};
+    t.http_status = accepted_status(*t.kind);
+    t.accepted = AcceptedMessage{std::move(h), std::move(m), std::move(normalized)};
   } catch (const Error& e) {
     const ErrorReply r = error_reply(e);
-    return {r.http_status, r.body(), std::nullopt, e.field()};
+    t.http_status = r.http_status;
+    t.reply_body = r.body();
+    t.field = e.field();
   }
+  return t;
+}
+
+// The headers worth keeping in the inbox: everything but credentials.
+nlohmann::json storable_headers(const nlohmann::json& headers) {
+  nlohmann::json out = nlohmann::json::object();
+  if (!headers.is_object()) return out;
+  for (auto it = headers.begin(); it != headers.end(); ++it) {
+    std::string lower = it.key();
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "authorization" || lower == "x-link-token" || lower == "cookie") continue;
+    out[it.key()] = it.value();
+  }
+  return out;
 }
 
 }  // namespace
@@ -42,6 +63,29 @@ Triage triage_inbound_text(std::string_view path, const nlohmann::json& headers,
       throw ProtocolError(400, code::kValidation, sqlstate::kInvalidText, "body", "not valid JSON");
     return body;
   });
+}
+
+nlohmann::json inbound_check(std::string_view path, const nlohmann::json& headers, const nlohmann::json& body,
+                             TimePoint now, const HeaderPolicy& policy) {
+  const Triage t = triage_inbound(path, headers, body, now, policy);
+  nlohmann::json result{{"headers", storable_headers(headers)}};
+  if (t.kind) result["kind"] = std::string(kind_name(*t.kind));
+  if (t.accepted) {
+    result["requestId"] = t.accepted->headers.request_id;
+    result["hipId"] = t.accepted->headers.hip_id;
+    result["message"] = t.accepted->normalized;
+    result["ok"] = true;
+    return result;
+  }
+  // Keep what identifies the call even when something is wrong with it, for the inbox.
+  if (t.kind) {
+    if (auto rid = find_header(headers, "REQUEST-ID")) result["requestId"] = *rid;
+    if (auto hip = find_header(headers, "X-HIP-ID")) result["hipId"] = *hip;
+  }
+  result["ok"] = false;
+  result["status"] = t.http_status;
+  result["error"] = t.reply_body["error"];
+  return result;
 }
 
 }  // namespace abdm::proto

@@ -29,6 +29,7 @@ struct AcceptedMessage {
 };
 
 struct Triage {
+  std::optional<MessageKind> kind;  // known once the path is routed
   int http_status = 202;
   nlohmann::json reply_body;  // null for an accepted message, {"error": {...}} otherwise
   std::optional<AcceptedMessage> accepted;
@@ -44,6 +45,14 @@ Triage triage_inbound(std::string_view path, const nlohmann::json& headers, cons
 // valid JSON"; empty → 400 ABDM-1064; larger than kMaxBodyBytes → 413.
 Triage triage_inbound_text(std::string_view path, const nlohmann::json& headers, std::string_view body_text,
                            TimePoint now, const HeaderPolicy& policy = {});
+
+// What receive() (sql/schema/70_receive.sql, through abdm_hip.inbound_check) needs before it
+// touches a table: {"headers": the headers minus credentials, "kind", "requestId", "hipId",
+// "ok": true, "message": the normalised message} or, refused, {"ok": false, "status", "error":
+// {"code", "message"}}, with kind, requestId and hipId kept as far as they could be read, for the
+// inbox. Never throws for bad input.
+nlohmann::json inbound_check(std::string_view path, const nlohmann::json& headers, const nlohmann::json& body,
+                             TimePoint now, const HeaderPolicy& policy = {});
 
 // HTTP status of an accepted message: 202 for every path. (NHA M2 v2.8 prints 200 for discover
 // and link init; both are 2xx, which is all the gateway checks.)

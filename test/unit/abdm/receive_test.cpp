@@ -71,3 +71,27 @@ TEST(Receive, DeeplyNestedRequesterRefused) {
   EXPECT_EQ(t.http_status, 400);
   EXPECT_EQ(t.field, "notification.consentDetail.requester");
 }
+
+TEST(Receive, InboundCheckIsWhatReceiveStores) {
+  json headers = kHeaders;
+  headers["Authorization"] = "Bearer secret-token";
+  const json ok = inbound_check(kPath, headers, json::parse(kConfirm), kNow);
+  EXPECT_TRUE(ok["ok"].get<bool>());
+  EXPECT_EQ(ok["kind"], "link_confirm");
+  EXPECT_EQ(ok["requestId"], "499a5a4a-7dda-4f20-9b67-e24589627061");
+  EXPECT_EQ(ok["message"], triage_inbound(kPath, kHeaders, json::parse(kConfirm), kNow).accepted->normalized);
+  EXPECT_FALSE(ok["headers"].contains("Authorization")) << "credentials never reach the inbox";
+
+  // Refused for its body: the call is still identified, and the answer is the gateway-style error.
+  const json bad = inbound_check(kPath, headers, json::parse(R"({"confirmation": {"token": "123456"}})"), kNow);
+  EXPECT_FALSE(bad["ok"].get<bool>());
+  EXPECT_EQ(bad["status"], 400);
+  EXPECT_EQ(bad["kind"], "link_confirm");
+  EXPECT_EQ(bad["requestId"], "499a5a4a-7dda-4f20-9b67-e24589627061");
+  EXPECT_NE(bad["error"]["message"].get<std::string>().find("confirmation.linkRefNumber"), std::string::npos);
+
+  // An unknown path: 404, no kind.
+  const json lost = inbound_check("/api/v3/nowhere", headers, json::parse(kConfirm), kNow);
+  EXPECT_EQ(lost["status"], 404);
+  EXPECT_FALSE(lost.contains("kind"));
+}
