@@ -336,9 +336,7 @@ class Sender final : public WorkerTurn {
       r.token_generation = session_->generation();
     } else {
       req.url = r.target;
-      req.headers.push_back({"Content-Type", "application/json"});
-      req.headers.push_back({"REQUEST-ID", r.request_id});
-      req.headers.push_back({"TIMESTAMP", net::format_v3_timestamp(now)});
+      req.headers = net::build_hook_headers(r.request_id, now);
     }
     // Any other header the row carries (never the two handled above).
     for (auto it = r.headers.begin(); it != r.headers.end(); ++it) {

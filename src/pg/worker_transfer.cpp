@@ -269,18 +269,12 @@ class Transfer final : public WorkerTurn {
     auto now = Clock::now();
     CachedToken token = load_cached_token();
     std::string rid = net::new_request_id();
-    if (!token.token.empty()) {
-      // Harmless where the HIU ignores it; the v0.5 spec lists Authorization on the push.
-      net::V3HeaderInput in;
-      in.access_token = token.token;
-      in.request_id = rid;
-      in.cm_id = abdm_cm_id;
-      in.hip_id = c.hip_id;
-      req.headers = net::build_v3_headers(in, now);
-    } else {
-      req.headers = net::build_v3_unauthenticated_headers(rid, abdm_cm_id, now);
-      req.headers.push_back({"X-HIP-ID", c.hip_id});
-    }
+    net::V3HeaderInput in;
+    in.access_token = token.token;
+    in.request_id = rid;
+    in.cm_id = abdm_cm_id;
+    in.hip_id = c.hip_id;
+    req.headers = net::build_data_push_headers(in, now);
     multi_.submit(std::move(req));
     for (;;) {
       std::vector<net::Result> done = multi_.poll(100);

@@ -22,21 +22,21 @@ using nlohmann::json;
 namespace {
 
 constexpr std::array<OutboundEndpoint, 14> kEndpoints = {{
-    {OutboundKind::kSession, "session", "POST", "/gateway/v3/sessions", false, false},
-    {OutboundKind::kCerts, "certs", "GET", "/gateway/v3/certs", false, false},
-    {OutboundKind::kOnDiscover, "on_discover", "POST", "/user-initiated-linking/v3/patient/care-context/on-discover", false, false},
-    {OutboundKind::kOnInit, "on_init", "POST", "/user-initiated-linking/v3/link/care-context/on-init", false, false},
-    {OutboundKind::kOnConfirm, "on_confirm", "POST", "/user-initiated-linking/v3/link/care-context/on-confirm", false, false},
-    {OutboundKind::kConsentOnNotify, "consent_on_notify", "POST", "/consent/v3/request/hip/on-notify", false, false},
-    {OutboundKind::kHiOnRequest, "hi_on_request", "POST", "/data-flow/v3/health-information/hip/on-request", false, false},
-    {OutboundKind::kHiNotify, "hi_notify", "POST", "/data-flow/v3/health-information/notify", false, false},
-    {OutboundKind::kGenerateToken, "generate_token", "POST", "/v3/token/generate-token", true, false},
-    {OutboundKind::kLinkCareContext, "link_carecontext", "POST", "/hip/v3/link/carecontext", true, true},
-    {OutboundKind::kContextNotify, "context_notify", "POST", "/hip/v3/link/context/notify", true, false},
-    {OutboundKind::kSmsNotify2, "sms_notify2", "POST", "/hip/v3/link/patient/links/sms/notify2", false, false},
+    {OutboundKind::kSession, "session", "POST", "/gateway/v3/sessions"},
+    {OutboundKind::kCerts, "certs", "GET", "/gateway/v3/certs"},
+    {OutboundKind::kOnDiscover, "on_discover", "POST", "/user-initiated-linking/v3/patient/care-context/on-discover"},
+    {OutboundKind::kOnInit, "on_init", "POST", "/user-initiated-linking/v3/link/care-context/on-init"},
+    {OutboundKind::kOnConfirm, "on_confirm", "POST", "/user-initiated-linking/v3/link/care-context/on-confirm"},
+    {OutboundKind::kConsentOnNotify, "consent_on_notify", "POST", "/consent/v3/request/hip/on-notify"},
+    {OutboundKind::kHiOnRequest, "hi_on_request", "POST", "/data-flow/v3/health-information/hip/on-request"},
+    {OutboundKind::kHiNotify, "hi_notify", "POST", "/data-flow/v3/health-information/notify"},
+    {OutboundKind::kGenerateToken, "generate_token", "POST", "/v3/token/generate-token"},
+    {OutboundKind::kLinkCareContext, "link_carecontext", "POST", "/hip/v3/link/carecontext"},
+    {OutboundKind::kContextNotify, "context_notify", "POST", "/hip/v3/link/context/notify"},
+    {OutboundKind::kSmsNotify2, "sms_notify2", "POST", "/hip/v3/link/patient/links/sms/notify2"},
     // The only V3 HIP response on ABHA deactivation that NHA M2 v2.8 §8 lists.
-    {OutboundKind::kPatientStatusOnNotify, "patient_status_on_notify", "POST", "/hip/v3/link/patient/links/hip/on-deactivate", false, false},
-    {OutboundKind::kDataPush, "data_push", "POST", "", false, false},
+    {OutboundKind::kPatientStatusOnNotify, "patient_status_on_notify", "POST", "/hip/v3/link/patient/links/hip/on-deactivate"},
+    {OutboundKind::kDataPush, "data_push", "POST", ""},
 }};
 
 [[noreturn]] void bad(const std::string& field, const std::string& why) {
@@ -69,27 +69,6 @@ const OutboundEndpoint* find_outbound_endpoint(std::string_view name) {
   for (const auto& e : kEndpoints)
     if (e.name == name) return &e;
   return nullptr;
-}
-
-json outbound_headers(OutboundKind kind, std::string_view request_id, std::string_view cm_id,
-                      std::string_view hip_id, std::optional<std::string_view> link_token, bool hip_id_everywhere) {
-  const OutboundEndpoint& e = outbound_endpoint(kind);
-  json h = {{"Content-Type", "application/json"}};
-  if (kind == OutboundKind::kDataPush) return h;
-  if (!is_uuid(request_id)) bad("request_id", "must be a UUID");
-  require(cm_id, "cm_id");
-  h["REQUEST-ID"] = request_id;
-  h["X-CM-ID"] = cm_id;
-  if (e.hip_id_header || (hip_id_everywhere && !hip_id.empty() && kind != OutboundKind::kSession &&
-                          kind != OutboundKind::kCerts)) {
-    require(hip_id, "hip_id");
-    h["X-HIP-ID"] = hip_id;
-  }
-  if (e.link_token_header) {
-    if (!link_token || link_token->empty()) throw Error(sqlstate::kNotNull, "link_token", "is required for link/carecontext");
-    h["X-LINK-TOKEN"] = *link_token;
-  }
-  return h;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -48,24 +48,14 @@ struct OutboundEndpoint {
   // https://dev.abdm.gov.in/api/hiecm, production https://apis.abdm.gov.in/api/hiecm);
   // "" for kDataPush, which goes to the HIU's dataPushUrl.
   std::string_view path;
-  bool hip_id_header;     // X-HIP-ID documented as required
-  bool link_token_header; // X-LINK-TOKEN required
 };
 
 const OutboundEndpoint& outbound_endpoint(OutboundKind kind);
 // By `name`; nullptr when unknown.
 const OutboundEndpoint* find_outbound_endpoint(std::string_view name);
 
-// The headers an outbox row stores for a V3 gateway call: Content-Type, REQUEST-ID (stable across
-// retries), X-CM-ID, plus X-HIP-ID when the endpoint requires it or
-// `hip_id_everywhere` (NHA's wrapper sends it on every V3 call, Utils.getCustomHeaders — the
-// gateway ignores it where not needed), plus X-LINK-TOKEN (bare token, no "Bearer") for
-// link/carecontext. TIMESTAMP and Authorization are added by the sender at send time (a stored
-// TIMESTAMP would go stale across retries: ABDM-1016). Throws abdm::Error naming a missing
-// required value. kDataPush gets only Content-Type.
-nlohmann::json outbound_headers(OutboundKind kind, std::string_view request_id, std::string_view cm_id, std::string_view hip_id,
-                                std::optional<std::string_view> link_token = std::nullopt,
-                                bool hip_id_everywhere = true);
+// Headers: what the outbox row stores is set by abdm_hip.enqueue() (X-HIP-ID) and the link step
+// (X-LINK-TOKEN); the rest is added at send time by net/v3_headers.hpp.
 
 // ---------------------------------------------------------------------------------------------
 // Care contexts grouped per HI type (discover, confirm, link/carecontext)

@@ -67,4 +67,21 @@ Headers build_v3_headers(const V3HeaderInput& in, std::chrono::system_clock::tim
   return h;
 }
 
+Headers build_data_push_headers(const V3HeaderInput& in, std::chrono::system_clock::time_point now) {
+  if (!in.access_token.empty()) return build_v3_headers(in, now);
+  Headers h = build_v3_unauthenticated_headers(in.request_id, in.cm_id, now);
+  require_value("X-HIP-ID", in.hip_id);
+  h.push_back({"X-HIP-ID", std::string(in.hip_id)});
+  return h;
+}
+
+Headers build_hook_headers(std::string_view request_id, std::chrono::system_clock::time_point now) {
+  require_value("REQUEST-ID", request_id);
+  return Headers{
+      {"Content-Type", "application/json"},
+      {"REQUEST-ID", std::string(request_id)},
+      {"TIMESTAMP", format_v3_timestamp(now)},
+  };
+}
+
 }  // namespace abdm::net

@@ -34,6 +34,14 @@ Headers build_v3_headers(const V3HeaderInput& in, std::chrono::system_clock::tim
 Headers build_v3_unauthenticated_headers(std::string_view request_id, std::string_view cm_id,
                                          std::chrono::system_clock::time_point now);
 
+// The data push to a HIU's dataPushUrl: V3 headers with X-HIP-ID, and Authorization when a
+// gateway session token is at hand (the v0.5 specification lists it; HIUs that do not check it
+// ignore it), without it otherwise.
+Headers build_data_push_headers(const V3HeaderInput& in, std::chrono::system_clock::time_point now);
+// A call to the hospital's own hook (the OTP SMS hook): Content-Type, REQUEST-ID and TIMESTAMP,
+// no gateway credentials.
+Headers build_hook_headers(std::string_view request_id, std::chrono::system_clock::time_point now);
+
 // "2026-01-01T10:00:00.000Z" — UTC, milliseconds, "Z".
 std::string format_v3_timestamp(std::chrono::system_clock::time_point t);
 

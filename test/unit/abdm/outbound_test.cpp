@@ -250,20 +250,6 @@ TEST(Outbound, EndpointPathsAndHeaders) {
   EXPECT_EQ(outbound_endpoint(OutboundKind::kCerts).method, "GET");
   EXPECT_EQ(find_outbound_endpoint("link_carecontext")->kind, OutboundKind::kLinkCareContext);
   EXPECT_EQ(find_outbound_endpoint("nope"), nullptr);
-
-  const json link = outbound_headers(OutboundKind::kLinkCareContext, kReq, "sbx", "IN1410000232_1", "eyJ.link.token");
-  EXPECT_EQ(link, json::parse(R"({"Content-Type": "application/json", "REQUEST-ID": "499a5a4a-7dda-4f20-9b67-e24589627061",
-    "X-CM-ID": "sbx", "X-HIP-ID": "IN1410000232_1", "X-LINK-TOKEN": "eyJ.link.token"})"));
-  EXPECT_EQ(field_of([] { outbound_headers(OutboundKind::kLinkCareContext, kReq, "sbx", "H"); }), "link_token");
-  EXPECT_EQ(field_of([] { outbound_headers(OutboundKind::kGenerateToken, kReq, "sbx", ""); }), "hip_id");
-  EXPECT_EQ(field_of([] { outbound_headers(OutboundKind::kOnDiscover, "x", "sbx", "H"); }), "request_id");
-  EXPECT_EQ(field_of([] { outbound_headers(OutboundKind::kOnDiscover, kReq, "", "H"); }), "cm_id");
-  const json on_disc = outbound_headers(OutboundKind::kOnDiscover, kReq, "sbx", "H", std::nullopt, false);
-  EXPECT_FALSE(on_disc.contains("X-HIP-ID"));
-  EXPECT_FALSE(on_disc.contains("X-LINK-TOKEN"));
-  EXPECT_TRUE(outbound_headers(OutboundKind::kOnDiscover, kReq, "sbx", "H").contains("X-HIP-ID"));
-  EXPECT_FALSE(outbound_headers(OutboundKind::kSession, kReq, "sbx", "H").contains("X-HIP-ID"));
-  EXPECT_EQ(outbound_headers(OutboundKind::kDataPush, "", "", ""), json::parse(R"({"Content-Type": "application/json"})"));
 }
 
 TEST(Outbound, PatientFromJson) {

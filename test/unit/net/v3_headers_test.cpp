@@ -108,5 +108,31 @@ TEST(V3Headers, NewRequestIdsAreVersion4AndUnique) {
   EXPECT_EQ(seen.size(), 1000u);
 }
 
+TEST(V3Headers, DataPushWithAndWithoutASession) {
+  const auto now = system_clock::now();
+  V3HeaderInput in{"tok", "3f9c1a8e-2b7d-4c1e-9a0f-5d6b7c8e9f01", "sbx", "IN1", ""};
+  auto has = [](const Headers& h, const char* name) {
+    for (const auto& [k, v] : h)
+      if (k == name) return true;
+    return false;
+  };
+  const Headers with = build_data_push_headers(in, now);
+  EXPECT_TRUE(has(with, "Authorization"));
+  EXPECT_TRUE(has(with, "X-HIP-ID"));
+  in.access_token = "";
+  const Headers without = build_data_push_headers(in, now);
+  EXPECT_FALSE(has(without, "Authorization"));
+  EXPECT_TRUE(has(without, "X-HIP-ID"));
+  EXPECT_TRUE(has(without, "REQUEST-ID"));
+  in.hip_id = "";
+  EXPECT_THROW(build_data_push_headers(in, now), Error);
+}
+
+TEST(V3Headers, HookCallsCarryNoCredentials) {
+  const Headers h = build_hook_headers("3f9c1a8e-2b7d-4c1e-9a0f-5d6b7c8e9f01", system_clock::now());
+  ASSERT_EQ(h.size(), 3u);
+  for (const auto& [k, v] : h) EXPECT_NE(k, "Authorization");
+}
+
 }  // namespace
 }  // namespace abdm::net
