@@ -30,6 +30,7 @@ extern "C" {
 #include "core/net/retry_policy.hpp"
 #include "core/net/v3_headers.hpp"
 #include "pg/gucs.hpp"
+#include "pg/sender_chores.hpp"
 #include "pg/spi.hpp"
 #include "pg/worker.hpp"
 
@@ -90,7 +91,7 @@ class Sender final : public WorkerTurn {
     const auto now = std::chrono::steady_clock::now();
     const bool periodic = now >= next_periodic_;
     if (periodic) next_periodic_ = now + std::chrono::seconds(2);
-    if (woken || more_links_ || periodic) dispatch_links();
+    if (woken || more_links_ || periodic) more_links_ = dispatch_link_requests();
     // Whatever has finished (the loop waited for libcurl's sockets and timer with the latch).
     std::vector<net::Result> done = multi_.poll(0);
     // A few outcomes alone would cost a transaction (and a WAL flush) each: while fewer than an
@@ -125,10 +126,10 @@ class Sender final : public WorkerTurn {
       });
       if (claim_now) take_claimed(claimed, room);
     }
-    if (periodic && !*abdm_client_id) warn_unconfigured();
+    if (periodic && !*abdm_client_id) chores_.warn_unconfigured();
     ensure_session();
     dispatch_waiting();
-    housekeeping();
+    chores_.housekeeping();
     // Rows still waiting here wait for the gateway session (its call is in flight) or for
     // configuration; in-flight calls wake the loop through wait_fd().
     const int free_now = abdm_max_in_flight - static_cast<int>(in_flight_.size() + waiting_.size());
@@ -155,47 +156,6 @@ class Sender final : public WorkerTurn {
     o.max_connects_cached = 1024;
     o.max_response_bytes = 1 << 20;
     return o;
-  }
-
-  // Link requests the HMIS's inserts recorded become gateway calls here, after their commit,
-  // batched per patient (abdm_hip.dispatch_links), so the HMIS's transaction stays short.
-  void dispatch_links() {
-    constexpr int kBatch = 500;
-    int taken = 0;
-    in_transaction("abdm_hip sender: dispatch links", [&] {
-      auto rows = spi_query("SELECT abdm_hip.dispatch_links($1::int)", {std::to_string(kBatch)});
-      if (!rows.empty() && rows[0][0]) taken = std::stoi(*rows[0][0]);
-    });
-    more_links_ = taken == kBatch;
-  }
-
-  // Without a client id, gateway calls stay queued untouched (the claim skips them); the log
-  // says so every five minutes while any are due, since nothing else would tell the DBA.
-  void warn_unconfigured() {
-    auto now = std::chrono::steady_clock::now();
-    if (now < next_unconfigured_warning_) return;
-    long due = 0;
-    in_transaction("abdm_hip sender: check configuration", [&] {
-      auto rows = spi_query(
-          "SELECT count(*) FROM abdm_hip.outbox WHERE status = 'pending' AND left(target, 1) = '/' "
-          "AND next_attempt_at <= now()", {}, true);
-      if (!rows.empty() && rows[0][0]) due = std::stol(*rows[0][0]);
-    });
-    if (due == 0) return;
-    next_unconfigured_warning_ = now + std::chrono::minutes(5);
-    log_warning("abdm_hip sender: " + std::to_string(due) +
-                " gateway calls are waiting: abdm_hip.client_id is not set");
-  }
-
-  // Hourly: history past abdm_hip.retention_days goes, consents past dataEraseAt end as EXPIRED
-  // even when no notice arrives (abdm-docs "Store consent artefacts").
-  void housekeeping() {
-    auto now = std::chrono::steady_clock::now();
-    if (now < next_housekeeping_) return;
-    next_housekeeping_ = now + std::chrono::hours(1);
-    in_transaction("abdm_hip sender: housekeeping", [&] {
-      spi_query("SELECT abdm_hip.purge_history(), abdm_hip.expire_consents()");
-    });
   }
 
   static int lease_seconds() { return std::max(60, 2 * abdm_http_timeout_ms / 1000 + 30); }
@@ -430,8 +390,7 @@ class Sender final : public WorkerTurn {
   std::chrono::steady_clock::time_point next_periodic_{};
   bool more_due_ = false;  // the last claim took as many rows as it could
   bool more_links_ = false;  // the last dispatch took a full batch of link requests
-  std::chrono::steady_clock::time_point next_housekeeping_{};
-  std::chrono::steady_clock::time_point next_unconfigured_warning_{};
+  SenderChores chores_;
 };
 
 

@@ -1,0 +1,44 @@
+#include "pg/sender_chores.hpp"
+
+#include <string>
+
+#include "pg/spi.hpp"
+#include "pg/worker.hpp"
+
+namespace abdm_pg {
+
+bool dispatch_link_requests() {
+  constexpr int kBatch = 500;
+  int taken = 0;
+  in_transaction("abdm_hip sender: dispatch links", [&] {
+    auto rows = spi_query("SELECT abdm_hip.dispatch_links($1::int)", {std::to_string(kBatch)});
+    if (!rows.empty() && rows[0][0]) taken = std::stoi(*rows[0][0]);
+  });
+  return taken == kBatch;
+}
+
+void SenderChores::housekeeping() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_housekeeping_) return;
+  next_housekeeping_ = now + std::chrono::hours(1);
+  in_transaction("abdm_hip sender: housekeeping", [&] {
+    spi_query("SELECT abdm_hip.purge_history(), abdm_hip.expire_consents()");
+  });
+}
+
+void SenderChores::warn_unconfigured() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_unconfigured_warning_) return;
+  long due = 0;
+  in_transaction("abdm_hip sender: check configuration", [&] {
+    auto rows = spi_query(
+        "SELECT count(*) FROM abdm_hip.outbox WHERE status = 'pending' AND left(target, 1) = '/' "
+        "AND next_attempt_at <= now()", {}, true);
+    if (!rows.empty() && rows[0][0]) due = std::stol(*rows[0][0]);
+  });
+  if (due == 0) return;
+  next_unconfigured_warning_ = now + std::chrono::minutes(5);
+  log_warning("abdm_hip sender: " + std::to_string(due) + " gateway calls are waiting: abdm_hip.client_id is not set");
+}
+
+}  // namespace abdm_pg
