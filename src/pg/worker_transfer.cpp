@@ -34,9 +34,9 @@ extern "C" {
 
 #include <nlohmann/json.hpp>
 
+#include "core/abdm/data_push_writer.hpp"
 #include "core/abdm/outbound.hpp"
 #include "core/abdm/time.hpp"
-#include "core/crypto/checksum.hpp"
 #include "core/crypto/fidelius.hpp"
 #include "core/net/http_multi.hpp"
 #include "core/net/retry_policy.hpp"
@@ -90,38 +90,8 @@ constexpr const char* kConsentProblemSql = "SELECT abdm_hip.transfer_consent_pro
 constexpr const char* kRecordIdsSql = "SELECT id, care_context_ref FROM abdm_hip.transfer_records($1, $2::uuid)";
 constexpr const char* kBundleSql = "SELECT bundle::text FROM abdm_hip.health_record WHERE hip_id = $1 AND id = $2::bigint";
 
-std::string json_string(std::string_view s) { return json(std::string(s)).dump(); }
-
 // Spool files live in the data directory: private to the server's OS user, on the server's disk.
 constexpr const char* kSpoolPrefix = "pg_abdm_push_";
-
-class Spool {
- public:
-  explicit Spool(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "wb")) {
-    if (!f_) throw abdm::Error(abdm::sqlstate::kInternal, "", "cannot create spool file " + path);
-  }
-  ~Spool() {
-    if (f_) std::fclose(f_);
-    if (!keep_) std::remove(path_.c_str());
-  }
-  void write(std::string_view s) {
-    if (std::fwrite(s.data(), 1, s.size(), f_) != s.size())
-      throw abdm::Error(abdm::sqlstate::kInternal, "", "spool write failed");
-    size_ += s.size();
-  }
-  void finish() {
-    if (std::fclose(f_) != 0) throw abdm::Error(abdm::sqlstate::kInternal, "", "spool close failed");
-    f_ = nullptr;
-  }
-  const std::string& path() const { return path_; }
-  size_t size() const { return size_; }
-
- private:
-  std::string path_;
-  FILE* f_;
-  size_t size_ = 0;
-  bool keep_ = false;
-};
 
 class Transfer final : public WorkerTurn {
  public:
@@ -176,23 +146,13 @@ class Transfer final : public WorkerTurn {
         ours.private_key, ours.nonce, km.at("dhPublicKey").at("keyValue").get<std::string>(),
         km.at("nonce").get<std::string>());
 
-    // The envelope from the core builder, split around its empty entries array, so the shape is
-    // defined once (proto::data_push) and the entries stream in between.
     proto::PushKeyMaterial pk;
     pk.expiry = std::chrono::time_point_cast<std::chrono::milliseconds>(Clock::now() + std::chrono::hours(24));
     pk.key_value = ours.x509_public_key;  // X.509: the reference HIU parses only that (API §11.4)
     pk.nonce = ours.nonce;
-    std::string envelope = proto::data_push(c.transaction_id, 1, 1, {}, pk).dump();
-    const std::string marker = "\"entries\":[]";
-    size_t at = envelope.find(marker);
-    if (at == std::string::npos) throw abdm::Error(abdm::sqlstate::kInternal, "", "push envelope without entries");
-
-    std::string spool_path = std::string(DataDir) + "/" + kSpoolPrefix + c.transaction_id + ".json";
-    Spool spool(spool_path);
-    spool.write(std::string_view(envelope).substr(0, at + marker.size() - 1));
+    proto::DataPushWriter spool(std::string(DataDir) + "/" + kSpoolPrefix + c.transaction_id + ".json",
+                                c.transaction_id, keys, pk);
     std::map<std::string, CareContextTally> tally;
-    std::string cipher;
-    bool first = true;
     // The ids first (small), then one bundle per short transaction: a bundle can be megabytes
     // (scanned reports), memory holds one at a time, and no transaction (nor its snapshot) stays
     // open while the worker encrypts and writes.
@@ -207,23 +167,11 @@ class Transfer final : public WorkerTurn {
         if (!rows.empty()) bundle = std::move(rows[0][0]);
       });
       if (!bundle) continue;  // deleted by the HMIS since the list was made
-      const std::string& ref = *record[1];
-      // Serialised once; these exact bytes are hashed and sent.
-      cipher.resize(crypto::encrypted_size(bundle->size()));
-      crypto::encrypt_into(keys, *bundle, cipher.data());
-      std::string head = std::string(first ? "" : ",") + "{\"careContextReference\":" + json_string(ref) +
-                         ",\"checksum\":" + json_string(crypto::md5_base64(*bundle)) + ",\"content\":\"";
-      spool.write(head);
-      spool.write(cipher);
-      spool.write("\",\"media\":\"application/fhir+json\"}");
-      first = false;
-      CareContextTally& t = tally[ref];
+      spool.add(*record[1], *bundle);  // serialised once: these exact bytes are hashed and sent
+      CareContextTally& t = tally[*record[1]];
       t.entries++;
       t.bytes += static_cast<long long>(bundle->size());
     }
-    cipher.clear();
-    cipher.shrink_to_fit();
-    spool.write(std::string_view(envelope).substr(at + marker.size() - 1));
     spool.finish();
 
     // A revocation or expiry while packaging stops the push.

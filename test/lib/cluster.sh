@@ -28,7 +28,8 @@ abdm_pgbin() { echo "${ABDM_PGBIN:-$("$(abdm_pg_config)" --bindir)}"; }
 # PostgreSQL refuses to run as root; the cluster runs as the 'postgres' OS user that Debian's
 # server package creates.
 abdm_as_pg() {
-  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # From /, which the postgres user may enter: the checkout may be in root's home (mode 700).
+  if [[ $(id -u) -eq 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 abdm_free_port() {

@@ -419,7 +419,7 @@ class SqlDelivery(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="abdm_sim_pg_")
         shutil.chown(cls.tmp, "postgres")
         port = free_port()
-        run = lambda *a: subprocess.run(["runuser", "-u", "postgres", "--", *a], check=True,  # noqa: E731
+        run = lambda *a: subprocess.run(["runuser", "-u", "postgres", "--", *a], check=True, cwd="/",  # noqa: E731
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         run(f"{PG_BIN}/initdb", "-D", f"{cls.tmp}/data", "-A", "trust", "-U", "postgres")
         run(f"{PG_BIN}/pg_ctl", "-D", f"{cls.tmp}/data", "-w", "-l", f"{cls.tmp}/log", "-o",
@@ -430,7 +430,7 @@ class SqlDelivery(unittest.TestCase):
     def tearDownClass(cls):
         if cls.tmp:
             subprocess.run(["runuser", "-u", "postgres", "--", f"{PG_BIN}/pg_ctl", "-D", f"{cls.tmp}/data",
-                            "-m", "immediate", "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            "-m", "immediate", "stop"], cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def test_callbacks_and_cm_messages_through_sql(self):
