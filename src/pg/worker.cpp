@@ -71,9 +71,24 @@ bool worker_wait(long timeout_ms) {
   return false;
 }
 
+namespace {
+// The wait set of worker_wait_socket: the latch, postmaster death and one descriptor. Made again
+// whenever the worker object is (forget_socket_wait): a new object's epoll descriptor may reuse
+// the number of the old one, whose registration died with it, and a set kept by number alone
+// would then never wake for the new sockets (every call waiting out its timeout).
+WaitEventSet* socket_wait_set = nullptr;
+int socket_wait_fd = -1;
+
+void forget_socket_wait() {
+  if (socket_wait_set != nullptr) pg_call([] { FreeWaitEventSet(socket_wait_set); });
+  socket_wait_set = nullptr;
+  socket_wait_fd = -1;
+}
+}  // namespace
+
 bool worker_wait_socket(long timeout_ms, int fd) {
-  static WaitEventSet* set = nullptr;
-  static int set_fd = -1;
+  WaitEventSet*& set = socket_wait_set;
+  int& set_fd = socket_wait_fd;
   return pg_call([&] {
     if (set == nullptr || set_fd != fd) {
       if (set != nullptr) FreeWaitEventSet(set);
@@ -165,6 +180,7 @@ void run_worker(WorkerKind kind, const char* name, std::unique_ptr<WorkerTurn> (
             worker_wait(backoff_ms);
             continue;
           }
+          forget_socket_wait();
           worker = std::move(made);
           busy = true;
           backoff_ms = 0;
@@ -181,6 +197,7 @@ void run_worker(WorkerKind kind, const char* name, std::unique_ptr<WorkerTurn> (
           worker_wait(backoff_ms);
         }
       } catch (const ExtensionGone&) {
+        forget_socket_wait();
         worker.reset();
         worker_wait(1000);
       }

@@ -51,9 +51,16 @@ def _try_connect():
 
 
 def drop_extension(db):
-    """DROP EXTENSION while the workers run: no retry. Every worker transaction takes a share
-    lock on the extension first, which DROP EXTENSION takes exclusively before anything else,
-    so the two wait for each other instead of deadlocking over the extension's tables."""
+    """DROP EXTENSION while the system runs. The workers never deadlock with it (every worker
+    transaction takes a share lock on the extension first, which DROP EXTENSION takes exclusively
+    before anything else), but the simulator's callbacks run receive() in sessions of their own,
+    and a DROP can meet one of those: the server cancels the DROP, so try again."""
+    for _ in range(10):
+        try:
+            q(db, "DROP EXTENSION IF EXISTS abdm_hip CASCADE")
+            return
+        except psycopg2.errors.DeadlockDetected:
+            time.sleep(0.2)
     q(db, "DROP EXTENSION IF EXISTS abdm_hip CASCADE")
 
 
