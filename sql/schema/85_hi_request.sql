@@ -31,12 +31,13 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- and which records may leave, in the order they are sent: the consented care contexts, the
--- consented HI types, inside both the requested and the consented date range. Ids only; the
--- worker reads each bundle by id in a transaction of its own, so memory holds one bundle.
+-- consented HI types, inside both the requested and the consented date range. Ids and stored
+-- sizes only; the worker reads the bundles by id in short transactions, a few small ones or one
+-- large one at a time.
 CREATE OR REPLACE FUNCTION abdm_hip.transfer_records(p_hip_id text, p_tx uuid)
-RETURNS TABLE (id bigint, care_context_ref text)
+RETURNS TABLE (id bigint, care_context_ref text, stored_bytes int)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT h.id, h.care_context_ref
+  SELECT h.id, h.care_context_ref, pg_column_size(h.bundle)
   FROM abdm_hip.hi_request r
   JOIN abdm_hip.consent c ON c.consent_id = r.consent_id
   JOIN abdm_hip.consent_care_context cc ON cc.hip_id = c.hip_id AND cc.consent_id = c.consent_id

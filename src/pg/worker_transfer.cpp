@@ -87,8 +87,14 @@ RETURNING r.hip_id, r.transaction_id, r.consent_id, r.data_push_url, r.key_mater
 // The rules (which records may leave, whether the consent still allows it) live in SQL and the
 // core: abdm_hip.transfer_records, abdm_hip.transfer_consent_problem (sql/schema/85_hi_request.sql).
 constexpr const char* kConsentProblemSql = "SELECT abdm_hip.transfer_consent_problem($1, $2::uuid)";
-constexpr const char* kRecordIdsSql = "SELECT id, care_context_ref FROM abdm_hip.transfer_records($1, $2::uuid)";
-constexpr const char* kBundleSql = "SELECT bundle::text FROM abdm_hip.health_record WHERE hip_id = $1 AND id = $2::bigint";
+constexpr const char* kRecordIdsSql =
+    "SELECT id, care_context_ref, stored_bytes FROM abdm_hip.transfer_records($1, $2::uuid)";
+constexpr const char* kBundlesSql =
+    "SELECT id, bundle::text FROM abdm_hip.health_record WHERE hip_id = $1 AND id = ANY ($2::bigint[])";
+// One read takes records in list order until this many stored bytes (or kReadRecords records):
+// few transactions for many small bundles, one bundle at a time when they are large.
+constexpr long long kReadBytes = 1 << 20;
+constexpr std::size_t kReadRecords = 16;
 
 // Spool files live in the data directory: private to the server's OS user, on the server's disk.
 constexpr const char* kSpoolPrefix = "pg_abdm_push_";
@@ -153,24 +159,43 @@ class Transfer final : public WorkerTurn {
     proto::DataPushWriter spool(std::string(DataDir) + "/" + kSpoolPrefix + c.transaction_id + ".json",
                                 c.transaction_id, keys, pk);
     std::map<std::string, CareContextTally> tally;
-    // The ids first (small), then one bundle per short transaction: a bundle can be megabytes
-    // (scanned reports), memory holds one at a time, and no transaction (nor its snapshot) stays
-    // open while the worker encrypts and writes.
+    // The ids first (small), then the bundles in short transactions: a bundle can be megabytes
+    // (scanned reports), memory holds at most one read (a few small bundles or one large one),
+    // and no transaction (nor its snapshot) stays open while the worker encrypts and writes.
     std::vector<SqlRow> records;
     in_transaction("abdm_hip transfer: list records", [&] {
       records = spi_query_kept(kRecordIdsSql, {c.hip_id, c.transaction_id}, true);
     });
-    for (const SqlRow& record : records) {
-      std::optional<std::string> bundle;
-      in_transaction("abdm_hip transfer: read a record", [&] {
-        auto rows = spi_query_kept(kBundleSql, {c.hip_id, *record[0]}, true);
-        if (!rows.empty()) bundle = std::move(rows[0][0]);
+    for (std::size_t first = 0; first < records.size();) {
+      // The next read: consecutive records up to kReadBytes stored (at least one).
+      std::size_t end = first;
+      long long bytes = 0;
+      std::string ids = "{";
+      while (end < records.size() && end - first < kReadRecords) {
+        const long long size = std::stoll(records[end][2].value_or("0"));
+        if (end > first && bytes + size > kReadBytes) break;
+        bytes += size;
+        ids += (end > first ? "," : "") + *records[end][0];
+        ++end;
+      }
+      ids += "}";
+      std::map<std::string, std::string> bundles;  // id → bundle text
+      in_transaction("abdm_hip transfer: read records", [&] {
+        for (SqlRow& row : spi_query_kept(kBundlesSql, {c.hip_id, ids}, true))
+          if (row[1]) bundles.emplace(*row[0], std::move(*row[1]));
       });
-      if (!bundle) continue;  // deleted by the HMIS since the list was made
-      spool.add(*record[1], *bundle);  // serialised once: these exact bytes are hashed and sent
-      CareContextTally& t = tally[*record[1]];
-      t.entries++;
-      t.bytes += static_cast<long long>(bundle->size());
+      // Outside any transaction, in list order; a record the HMIS deleted meanwhile is left out.
+      for (std::size_t i = first; i < end; ++i) {
+        auto it = bundles.find(*records[i][0]);
+        if (it == bundles.end()) continue;
+        const std::string& ref = *records[i][1];
+        spool.add(ref, it->second);  // serialised once: these exact bytes are hashed and sent
+        CareContextTally& t = tally[ref];
+        t.entries++;
+        t.bytes += static_cast<long long>(it->second.size());
+        bundles.erase(it);  // memory back as soon as the entry is written
+      }
+      first = end;
     }
     spool.finish();
 
