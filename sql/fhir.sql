@@ -26,7 +26,7 @@ SELECT r.hi_type,
           FROM jsonb_array_elements(c->'section') s) AS sections,
        jsonb_array_length(b->'entry') AS entries,
        (SELECT count(*) FROM abdm_hip.fhir_check(b)) AS issues,
-       abdm_hip.fhir_hi_type(b) AS fhir_hi_type
+       abdm_hip_internal.fhir_hi_type(b) AS fhir_hi_type
   FROM rec r,
        LATERAL abdm_hip.fhir_document(split_part(r.hi_type, ' ', 1), r.record) AS b,
        LATERAL (SELECT b->'entry'->0->'resource') AS x(c)
@@ -63,7 +63,7 @@ SELECT * FROM abdm_hip.fhir_check((SELECT jsonb_set(b, '{entry,0,resource,subjec
 SELECT * FROM abdm_hip.fhir_check((SELECT jsonb_set(b, '{entry,0,resource,type,coding,0,display}', '"Consultation report"') FROM good));
 SELECT * FROM abdm_hip.fhir_check((SELECT b #- '{entry,0,resource,encounter}' FROM good));
 SELECT * FROM abdm_hip.fhir_check('[]');
-SELECT abdm_hip.fhir_hi_type('{"resourceType": "Bundle"}') IS NULL AS no_hi_type;
+SELECT abdm_hip_internal.fhir_hi_type('{"resourceType": "Bundle"}') IS NULL AS no_hi_type;
 
 -- health_record keeps a conforming bundle and refuses one that fails the checks or is filed under
 -- another HI type. (In a transaction rolled back at the end: later tests count patients.)

@@ -1,6 +1,6 @@
 -- Health-information requests through abdm_hip.receive(): each refusal with its ABDM code and a
 -- message naming the field, and an accepted request. The decision is the core's
--- (core/abdm/hi_request_check, called through abdm_hip.check_hi_request); this test pins what the
+-- (core/abdm/hi_request_check, called through abdm_hip_internal.check_hi_request); this test pins what the
 -- gateway is told, including a consent granted to another HIP of this database (ABDM-1035, where
 -- the handler once answered ABDM-1001 while the core said ABDM-1035).
 \set VERBOSITY terse
@@ -95,9 +95,10 @@ SELECT body #>> '{notification,transactionId}' AS transaction_id,
        body #>> '{notification,statusNotification,sessionStatus}' AS session_status
 FROM abdm_hip.outbox WHERE kind = 'hi_notify' ORDER BY 1;
 
--- The check itself, from SQL: arguments it cannot do without are named.
-SELECT abdm_hip.check_hi_request(NULL, '{}', NULL, NULL, NULL, NULL, NULL, now());
-SELECT abdm_hip.check_hi_request('IN2710000001', '{"transactionId": "a0000000-0000-4000-8000-000000000001"}',
+-- The check itself, from SQL: arguments it cannot do without are named, and it decides only on
+-- the request receive() is handling (parsed once, by receive()), never on one from elsewhere.
+SELECT abdm_hip_internal.check_hi_request(NULL, NULL, NULL, NULL, NULL, NULL, NULL, now());
+SELECT abdm_hip_internal.check_hi_request('IN2710000001', 'd0000000-0000-4000-8000-000000000001',
                                  NULL, NULL, NULL, NULL, NULL, now());
 
 DELETE FROM abdm_hip.outbox; DELETE FROM abdm_hip.hi_request; DELETE FROM abdm_hip.consent;

@@ -1,8 +1,8 @@
 -- A refused link-token request, both ways it can be refused, ends in the same state: the core's
--- rule (abdm_hip.link_token_refusal: ABDM-1027 blocked a day, ABDM-1092 seven minutes, anything
--- else an hour) applied by abdm_hip.refuse_link_token, whether the refusal came in the
+-- rule (abdm_hip_internal.link_token_refusal: ABDM-1027 blocked a day, ABDM-1092 seven minutes, anything
+-- else an hour) applied by abdm_hip_internal.refuse_link_token, whether the refusal came in the
 -- on-generate-token callback or as the answer to the generate-token call (outbox_failed).
-SELECT c AS code, abdm_hip.link_token_refusal(c) AS rule
+SELECT c AS code, abdm_hip_internal.link_token_refusal(c) AS rule
 FROM unnest(ARRAY['ABDM-1027', 'ABDM-1092', 'ABDM-9999', NULL]) c;
 
 INSERT INTO abdm_hip.patient (hip_id, patient_ref, name, gender, abha_address)
@@ -26,9 +26,9 @@ SELECT (abdm_hip.receive('/api/v3/hip/token/on-generate-token',
     "response": {"requestId": "a1000000-0000-4000-8000-000000000001"}}')).status;
 -- Two: the generate-token call itself was answered ABDM-1027 and failed for good.
 INSERT INTO abdm_hip.outbox (hip_id, kind, target, request_id, body, status, response, last_error)
-VALUES ('IN2710000001', 'generate_token', abdm_hip.outbound_path('generate_token'), 'a1000000-0000-4000-8000-000000000002',
+VALUES ('IN2710000001', 'generate_token', abdm_hip_internal.outbound_path('generate_token'), 'a1000000-0000-4000-8000-000000000002',
         '{}', 'failed', '{"error": {"code": "ABDM-1027", "message": "blocked for 24 hours"}}', 'ABDM-1027: blocked for 24 hours');
-SELECT abdm_hip.outbox_failed(o) FROM abdm_hip.outbox o WHERE o.request_id = 'a1000000-0000-4000-8000-000000000002';
+SELECT abdm_hip_internal.outbox_failed(o) FROM abdm_hip.outbox o WHERE o.request_id = 'a1000000-0000-4000-8000-000000000002';
 
 SELECT abha_address, status, retry_after - now() BETWEEN interval '23 hours 59 minutes' AND interval '24 hours' AS waits_a_day,
        last_error

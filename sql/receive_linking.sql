@@ -2,7 +2,7 @@
 -- checked against the stored discovery, an OTP kept only as a salted hash and delivered by the
 -- SMS hook and NOTIFY, link confirm with its four refusals, and the links it makes. Patients
 -- here are LNK-*. The test knows an OTP the way the patient does: from the SMS hook's outbox row
--- (section 7), or by setting a known one's hash as the superuser (abdm_hip.otp_hash('135790')).
+-- (section 7), or by setting a known one's hash as the superuser (abdm_hip_internal.otp_hash('135790')).
 \set VERBOSITY terse
 
 CREATE FUNCTION pg_temp.hdr(rid text, hip text DEFAULT 'IN2710000001') RETURNS jsonb LANGUAGE sql AS $$
@@ -44,27 +44,34 @@ CREATE FUNCTION pg_temp.confirmed(rid text) RETURNS text LANGUAGE sql AS $$
 $$;
 
 -- ---- 0. The SQL wrappers over the core ---------------------------------------------------
-SELECT abdm_hip.otp_generate() ~ '^[0-9]{6}$' AS six_digits,
-       (SELECT count(DISTINCT abdm_hip.otp_generate()) FROM generate_series(1, 200)) > 150 AS not_repeating;
+SELECT abdm_hip_internal.otp_generate() ~ '^[0-9]{6}$' AS six_digits,
+       (SELECT count(DISTINCT abdm_hip_internal.otp_generate()) FROM generate_series(1, 200)) > 150 AS not_repeating;
 SELECT h1 ~ '^v1\$[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}$' AS hash_shape, h1 <> h2 AS salted,
-       abdm_hip.otp_verify('024680', h1) AS right_otp, abdm_hip.otp_verify('024681', h1) AS wrong_otp,
-       abdm_hip.otp_verify('024680', 'garbage') AS bad_hash
-FROM (SELECT abdm_hip.otp_hash('024680') AS h1, abdm_hip.otp_hash('024680') AS h2) s;
-SELECT abdm_hip.mask_mobile('+91-9800083232') AS plus91, abdm_hip.mask_mobile('098000 83232') AS zero_prefix;
-SELECT abdm_hip.mask_mobile('12345');
-SELECT o AS case, abdm_hip.check_link_confirm(otp, hash, expires, attempts, 3, now()) AS verdict
-FROM (VALUES ('right', '135790', abdm_hip.otp_hash('135790'), now() + interval '5 min', 0),
-             ('wrong', '135791', abdm_hip.otp_hash('135790'), now() + interval '5 min', 1),
-             ('expired', '135790', abdm_hip.otp_hash('135790'), now() - interval '1 s', 0),
-             ('exhausted', '135790', abdm_hip.otp_hash('135790'), now() + interval '5 min', 3),
+       abdm_hip_internal.otp_verify('024680', h1) AS right_otp, abdm_hip_internal.otp_verify('024681', h1) AS wrong_otp,
+       abdm_hip_internal.otp_verify('024680', 'garbage') AS bad_hash
+FROM (SELECT abdm_hip_internal.otp_hash('024680') AS h1, abdm_hip_internal.otp_hash('024680') AS h2) s;
+SELECT abdm_hip_internal.mask_mobile('+91-9800083232') AS plus91, abdm_hip_internal.mask_mobile('098000 83232') AS zero_prefix;
+SELECT abdm_hip_internal.mask_mobile('12345');
+SELECT o AS case, abdm_hip_internal.check_link_confirm(otp, hash, expires, attempts, 3, now()) AS verdict
+FROM (VALUES ('right', '135790', abdm_hip_internal.otp_hash('135790'), now() + interval '5 min', 0),
+             ('wrong', '135791', abdm_hip_internal.otp_hash('135790'), now() + interval '5 min', 1),
+             ('expired', '135790', abdm_hip_internal.otp_hash('135790'), now() - interval '1 s', 0),
+             ('exhausted', '135790', abdm_hip_internal.otp_hash('135790'), now() + interval '5 min', 3),
              ('unknown', '135790', NULL, NULL, NULL)) v(o, otp, hash, expires, attempts);
-SELECT abdm_hip.check_link_confirm(NULL, NULL, NULL, NULL, 3, now());
-SELECT abdm_hip.match_patients(
-  '{"transactionId": "0c0c0c0c-0000-4000-8000-000000000001", "patient": {"id": "x@sbx", "name": "Hina Patel",
-    "gender": "F", "yearOfBirth": 1990, "verifiedIdentifiers": [{"type": "MOBILE", "value": "9800083232"}]}}',
+SELECT abdm_hip_internal.check_link_confirm(NULL, NULL, NULL, NULL, 3, now());
+-- The matching takes the discover request as inbound_check parsed it, in the same transaction
+-- (receive()'s handler does exactly this); outside it there is no request to match.
+WITH chk AS MATERIALIZED (
+  SELECT abdm_hip_internal.inbound_check('/api/v3/hip/patient/care-context/discover',
+    pg_temp.hdr('0c0c0c0c-0000-4000-8000-0000000000aa'),
+    '{"transactionId": "0c0c0c0c-0000-4000-8000-000000000001", "patient": {"id": "x@sbx", "name": "Hina Patel",
+      "gender": "F", "yearOfBirth": 1990, "verifiedIdentifiers": [{"type": "MOBILE", "value": "9800083232"}]}}') ->> 'ok' AS ok)
+SELECT ok, abdm_hip_internal.match_patients('IN2710000001', '0c0c0c0c-0000-4000-8000-0000000000aa',
   '[{"patientRef": "P1", "name": "Heena Patel", "gender": "F", "yearOfBirth": 1992, "mobile": "+91-9800083232"},
     {"patientRef": "P2", "name": "Hina Patel", "gender": "F", "yearOfBirth": 1970, "mobile": "9800083232"}]', 5, 0.6)
-  - 'nameScore' - 'ranked' AS match;
+  - 'nameScore' - 'ranked' AS match
+FROM chk;
+SELECT abdm_hip_internal.match_patients('IN2710000001', '0c0c0c0c-0000-4000-8000-0000000000aa', '[]', 5, 0.6);
 
 -- ---- the hospital's side -----------------------------------------------------------------
 INSERT INTO abdm_hip.patient (hip_id, patient_ref, name, gender, year_of_birth, mobile) VALUES
@@ -156,7 +163,7 @@ WHERE table_schema = 'abdm_hip' AND table_name = 'link_request' AND column_name 
 SELECT count(*) = CASE WHEN current_setting('abdm_hip.otp_sms_url') = '' THEN 0 ELSE 1 END AS otp_sms_rows_as_configured
 FROM abdm_hip.outbox WHERE kind = 'otp_sms';
 -- The patient's phone receives 135790 (the test sets the hash of a known OTP).
-UPDATE abdm_hip.link_request SET otp_hash = abdm_hip.otp_hash('135790') WHERE request_id = '11a00000-0000-4000-8000-000000000010';
+UPDATE abdm_hip.link_request SET otp_hash = abdm_hip_internal.otp_hash('135790') WHERE request_id = '11a00000-0000-4000-8000-000000000010';
 SELECT link_ref AS lref1 FROM abdm_hip.link_request WHERE request_id = '11a00000-0000-4000-8000-000000000010' \gset
 
 -- The same init again (its on-init lost): the same link reference, no second request or OTP.
@@ -235,7 +242,7 @@ SELECT status FROM abdm_hip.receive('/api/v3/hip/link/care-context/init', pg_tem
   pg_temp.init('11cc0000-0000-4000-8000-000000000002', 'meera@sbx',
                '[{"referenceNumber": "LNK-MEERA", "careContexts": [{"referenceNumber": "LNK-MEERA-OPD2"}]}]'));
 RESET ROLE;
-UPDATE abdm_hip.link_request SET otp_hash = abdm_hip.otp_hash('246800') WHERE request_id = '11a00000-0000-4000-8000-000000000020';
+UPDATE abdm_hip.link_request SET otp_hash = abdm_hip_internal.otp_hash('246800') WHERE request_id = '11a00000-0000-4000-8000-000000000020';
 SELECT link_ref AS lref2 FROM abdm_hip.link_request WHERE request_id = '11a00000-0000-4000-8000-000000000020' \gset
 SET ROLE regress_gateway;
 SELECT status FROM abdm_hip.receive('/api/v3/hip/link/care-context/confirm', pg_temp.hdr('11f00000-0000-4000-8000-000000000021'), pg_temp.confirm(:'lref2', '111111'));
@@ -257,7 +264,7 @@ SELECT pg_temp.answer('on_init', '11a00000-0000-4000-8000-000000000030') #>> '{l
        (SELECT count(*) FROM abdm_hip.link_request WHERE transaction_id = '11cc0000-0000-4000-8000-000000000002') AS link_requests;
 
 -- ---- 6. Expired OTP -------------------------------------------------------------------------
-UPDATE abdm_hip.link_request SET otp_hash = abdm_hip.otp_hash('864200'), otp_expires_at = now() - interval '1 second'
+UPDATE abdm_hip.link_request SET otp_hash = abdm_hip_internal.otp_hash('864200'), otp_expires_at = now() - interval '1 second'
 WHERE request_id = '11a00000-0000-4000-8000-000000000030';
 SELECT link_ref AS lref3 FROM abdm_hip.link_request WHERE request_id = '11a00000-0000-4000-8000-000000000030' \gset
 SET ROLE regress_gateway;
@@ -285,7 +292,7 @@ SELECT pg_temp.on_init('11a00000-0000-4000-8000-000000000090') #>> '{link,meta,c
 SELECT o.hip_id, o.target, o.status, o.headers, o.body ->> 'mobile' AS mobile, o.body ->> 'hipId' AS hip,
        o.body ->> 'linkRefNumber' = r.link_ref::text AS link_ref_matches,
        o.body ->> 'otp' ~ '^[0-9]{6}$' AS otp_six_digits,
-       abdm_hip.otp_verify(o.body ->> 'otp', r.otp_hash) AS otp_matches_hash,
+       abdm_hip_internal.otp_verify(o.body ->> 'otp', r.otp_hash) AS otp_matches_hash,
        replace(o.body ->> 'message', o.body ->> 'otp', '<otp>') AS message
 FROM abdm_hip.outbox o JOIN abdm_hip.link_request r ON r.request_id = '11a00000-0000-4000-8000-000000000090'
 WHERE o.kind = 'otp_sms' AND o.target = 'https://sms.hospital.example.test/abdm-otp';
@@ -298,7 +305,7 @@ SELECT status FROM abdm_hip.receive('/api/v3/hip/link/care-context/confirm', pg_
 RESET ROLE;
 SELECT pg_temp.confirmed('11f00000-0000-4000-8000-000000000091') AS answer;
 -- The sender reports the SMS sent: the OTP and the message leave the row.
-SELECT abdm_hip.outbox_record_batch(jsonb_agg(jsonb_build_object('id', id, 'hip_id', hip_id,
+SELECT abdm_hip_internal.outbox_record_batch(jsonb_agg(jsonb_build_object('id', id, 'hip_id', hip_id,
          'outcome', 'sent', 'http_status', 200, 'response', '{"accepted": true}'::jsonb, 'delay_ms', 0)))
 FROM abdm_hip.outbox WHERE kind = 'otp_sms' AND target = 'https://sms.hospital.example.test/abdm-otp';
 SELECT status, body ? 'otp' AS has_otp, body ? 'message' AS has_message, body - 'linkRefNumber' AS body

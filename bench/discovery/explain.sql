@@ -8,9 +8,9 @@ SET auto_explain.log_analyze = on;
 SET auto_explain.log_timing = off;
 SET auto_explain.log_level = notice;
 SET client_min_messages = notice;
-SELECT abdm_hip.discovery_candidates('IN2710000001', abdm_hip.inbound_check(
+SELECT abdm_hip_internal.discovery_candidates('IN2710000001', abdm_hip_internal.inbound_check(
   '/api/v3/hip/patient/care-context/discover', bench_headers(), bench_discover(424242, false)) -> 'message') IS NOT NULL AS by_mobile;
-SELECT abdm_hip.discovery_candidates('IN2710000001', abdm_hip.inbound_check(
+SELECT abdm_hip_internal.discovery_candidates('IN2710000001', abdm_hip_internal.inbound_check(
   '/api/v3/hip/patient/care-context/discover', bench_headers(), bench_discover(777777, true)) -> 'message') IS NOT NULL AS by_abha;
 RESET auto_explain.log_min_duration;
 RESET client_min_messages;

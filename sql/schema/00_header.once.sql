@@ -24,3 +24,12 @@ COMMENT ON SCHEMA abdm_hip IS 'ABDM Health Information Provider (extension abdm_
 -- Nothing in the schema is usable by PUBLIC unless granted below, part by part.
 REVOKE ALL ON SCHEMA abdm_hip FROM PUBLIC;
 GRANT USAGE ON SCHEMA abdm_hip TO abdm_hip_admin, abdm_hip_app, abdm_hip_gateway;
+
+-- The extension's working parts (message handlers, the outbox state machine, the workers' claims
+-- and decisions) live apart from the interface, so that `\df abdm_hip.*` is the API and nothing
+-- outside the extension is tempted to call a handler. Usage for the extension's roles: their
+-- triggers and definer functions call into it; EXECUTE is still granted function by function.
+CREATE SCHEMA abdm_hip_internal;
+COMMENT ON SCHEMA abdm_hip_internal IS 'abdm_hip internals: not an interface, may change in any release';
+REVOKE ALL ON SCHEMA abdm_hip_internal FROM PUBLIC;
+GRANT USAGE ON SCHEMA abdm_hip_internal TO abdm_hip_admin, abdm_hip_app, abdm_hip_gateway;

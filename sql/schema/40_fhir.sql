@@ -20,17 +20,17 @@ COMMENT ON FUNCTION abdm_hip.fhir_check(jsonb) IS
   'section codes, section entry types, references that resolve, Patient identifiers. No rows = conformant; '
   'severity "error" rows make abdm_hip.health_record refuse the bundle, "warning" rows do not.';
 
-CREATE OR REPLACE FUNCTION abdm_hip.fhir_hi_type(bundle jsonb) RETURNS text
+CREATE OR REPLACE FUNCTION abdm_hip_internal.fhir_hi_type(bundle jsonb) RETURNS text
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'abdm_fhir_hi_type';
-COMMENT ON FUNCTION abdm_hip.fhir_hi_type(jsonb) IS
+COMMENT ON FUNCTION abdm_hip_internal.fhir_hi_type(jsonb) IS
   'The ABDM HI type whose record profile the bundle''s Composition names (OPConsultRecord → '
   'OPConsultation, ...), or NULL.';
 
 -- health_record refuses a bundle that fails the document checks or is filed under another HI type.
 -- Named to fire after health_record_validate (triggers fire in name order), which has already
 -- refused anything that is not a document Bundle.
-CREATE OR REPLACE FUNCTION abdm_hip.health_record_validate_fhir() RETURNS trigger
+CREATE OR REPLACE FUNCTION abdm_hip_internal.health_record_validate_fhir() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   n_errors int;
@@ -45,15 +45,15 @@ BEGIN
     FROM abdm_hip.fhir_check(NEW.bundle) WITH ORDINALITY AS c(severity, path, message, n)
    WHERE c.severity = 'error';
   IF n_errors > 0 THEN
-    PERFORM abdm_hip.refuse('health_record', 'bundle',
+    PERFORM abdm_hip_internal.refuse('health_record', 'bundle',
                             format('fails %s FHIR document check(s): %s%s', n_errors, first_errors,
                                    CASE WHEN n_errors > 3 THEN '; ...' ELSE '' END),
                             'SELECT * FROM abdm_hip.fhir_check(bundle) lists every problem; '
                             'abdm_hip.fhir_document() builds a conforming bundle');
   END IF;
-  bundle_type := abdm_hip.fhir_hi_type(NEW.bundle);
+  bundle_type := abdm_hip_internal.fhir_hi_type(NEW.bundle);
   IF bundle_type IS DISTINCT FROM NEW.hi_type THEN
-    PERFORM abdm_hip.refuse('health_record', 'hi_type',
+    PERFORM abdm_hip_internal.refuse('health_record', 'hi_type',
                             format('is %s but the bundle''s Composition is a record of HI type %s', NEW.hi_type, coalesce(bundle_type, 'none')));
   END IF;
   RETURN NEW;
@@ -61,8 +61,8 @@ END
 $$;
 
 CREATE OR REPLACE TRIGGER health_record_validate_fhir BEFORE INSERT OR UPDATE ON abdm_hip.health_record
-  FOR EACH ROW EXECUTE FUNCTION abdm_hip.health_record_validate_fhir();
+  FOR EACH ROW EXECUTE FUNCTION abdm_hip_internal.health_record_validate_fhir();
 
 -- The HMIS builds and checks documents; the trigger runs these as the inserting role.
 GRANT EXECUTE ON FUNCTION abdm_hip.fhir_document(text, jsonb), abdm_hip.fhir_check(jsonb),
-  abdm_hip.fhir_hi_type(jsonb) TO abdm_hip_app;
+  abdm_hip_internal.fhir_hi_type(jsonb) TO abdm_hip_app;

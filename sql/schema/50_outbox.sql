@@ -1,39 +1,39 @@
 -- The transactional outbox: how every state change asks for an outbound call, and how the sender
 -- worker reports back. Outbound bodies come from the core's builders (build_message).
 
-CREATE OR REPLACE FUNCTION abdm_hip.build_message(kind text, input jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION abdm_hip_internal.build_message(kind text, input jsonb) RETURNS jsonb
 LANGUAGE c STRICT STABLE AS 'MODULE_PATHNAME', 'abdm_build_message';
-COMMENT ON FUNCTION abdm_hip.build_message(text, jsonb) IS
+COMMENT ON FUNCTION abdm_hip_internal.build_message(text, jsonb) IS
   'The exact ABDM V3 body of an outbound message (kinds: generate_token, link_carecontext, context_notify, sms_notify2, on_discover, on_init, on_confirm, consent_on_notify, hi_on_request, hi_notify, patient_status_on_notify).';
 
-CREATE OR REPLACE FUNCTION abdm_hip.outbound_path(kind text) RETURNS text
+CREATE OR REPLACE FUNCTION abdm_hip_internal.outbound_path(kind text) RETURNS text
 LANGUAGE c STRICT IMMUTABLE AS 'MODULE_PATHNAME', 'abdm_outbound_path';
 
 -- Queues one gateway call; returns its REQUEST-ID (stable across retries). X-HIP-ID is sent on
 -- every V3 call, as NHA's wrapper does (harmless where the gateway does not need it).
-CREATE OR REPLACE FUNCTION abdm_hip.enqueue(hip_id text, kind text, body jsonb, extra_headers jsonb DEFAULT '{}',
+CREATE OR REPLACE FUNCTION abdm_hip_internal.enqueue(hip_id text, kind text, body jsonb, extra_headers jsonb DEFAULT '{}',
                                  request_id uuid DEFAULT gen_random_uuid())
 RETURNS uuid LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   INSERT INTO abdm_hip.outbox (hip_id, kind, target, request_id, headers, body)
-  VALUES (hip_id, kind, abdm_hip.outbound_path(kind), request_id,
+  VALUES (hip_id, kind, abdm_hip_internal.outbound_path(kind), request_id,
           jsonb_build_object('X-HIP-ID', hip_id) || coalesce(extra_headers, '{}'), body);
   RETURN request_id;
 END
 $$;
 
 -- A commit that queued or re-timed outbox rows wakes the sender at once.
-CREATE OR REPLACE FUNCTION abdm_hip.wake_sender() RETURNS trigger
+CREATE OR REPLACE FUNCTION abdm_hip_internal.wake_sender() RETURNS trigger
 LANGUAGE c AS 'MODULE_PATHNAME', 'abdm_wake_sender';
 CREATE OR REPLACE TRIGGER outbox_wake_sender AFTER INSERT ON abdm_hip.outbox
-  FOR EACH STATEMENT EXECUTE FUNCTION abdm_hip.wake_sender();
+  FOR EACH STATEMENT EXECUTE FUNCTION abdm_hip_internal.wake_sender();
 
 -- The sender's claim: up to max_rows due rows, oldest first, each leased for lease_seconds (its
 -- next attempt moves to the lease's end, so a worker that dies leaves nothing stuck: the row is
 -- due again when the lease ends). SKIP LOCKED: claims running at once take disjoint rows without
 -- waiting (test/isolation/specs/outbox_claim.spec). Without a client id the gateway's calls stay
 -- unclaimed and only hook calls (targets that are full URLs) go.
-CREATE OR REPLACE FUNCTION abdm_hip.outbox_claim(max_rows int, lease_seconds int, gateway_ready boolean)
+CREATE OR REPLACE FUNCTION abdm_hip_internal.outbox_claim(max_rows int, lease_seconds int, gateway_ready boolean)
 RETURNS TABLE (id bigint, hip_id text, kind text, target text, method text, request_id uuid,
                headers jsonb, body jsonb, attempts int)
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
@@ -63,7 +63,7 @@ $$;
 -- its fixed guess of 100 rows for jsonb_to_recordset() otherwise picks a hash join over a scan of
 -- the whole outbox while the table is small or not yet analysed (1 ms a call at 5,000 rows, for
 -- a batch of one).
-CREATE OR REPLACE FUNCTION abdm_hip.outbox_record_batch(outcomes jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip_internal.outbox_record_batch(outcomes jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 DECLARE
   failed abdm_hip.outbox;
@@ -86,7 +86,7 @@ BEGIN
     RETURNING o.*
   LOOP
     IF failed.status = 'failed' THEN
-      PERFORM abdm_hip.outbox_failed(failed);
+      PERFORM abdm_hip_internal.outbox_failed(failed);
     END IF;
   END LOOP;
 END
@@ -99,13 +99,13 @@ CREATE OR REPLACE FUNCTION abdm_hip.gateway_error_code(response jsonb) RETURNS t
 LANGUAGE c STRICT IMMUTABLE AS 'MODULE_PATHNAME', 'abdm_gateway_error_code';
 
 -- What a final failure means for the state that queued the call.
-CREATE OR REPLACE FUNCTION abdm_hip.outbox_failed(o abdm_hip.outbox) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip_internal.outbox_failed(o abdm_hip.outbox) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   code text := coalesce(abdm_hip.gateway_error_code(o.response), '');
 BEGIN
   IF o.kind = 'generate_token' THEN
-    PERFORM abdm_hip.refuse_link_token(t.hip_id, t.abha_address, code, o.last_error)
+    PERFORM abdm_hip_internal.refuse_link_token(t.hip_id, t.abha_address, code, o.last_error)
     FROM abdm_hip.link_token t WHERE t.hip_id = o.hip_id AND t.request_id = o.request_id;
   ELSIF o.kind = 'link_carecontext' THEN
     UPDATE abdm_hip.care_context_link l

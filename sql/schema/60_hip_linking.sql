@@ -10,13 +10,13 @@
 --     → patients/sms/notify2, once per patient per abdm_hip.sms_notify_interval
 
 -- A link token is reused until a day before it expires (it lives ~6 months; NHA M2 v2.8 §4.3.2).
-CREATE OR REPLACE FUNCTION abdm_hip.link_token_usable(t abdm_hip.link_token) RETURNS boolean
+CREATE OR REPLACE FUNCTION abdm_hip_internal.link_token_usable(t abdm_hip.link_token) RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 RETURN t.status = 'valid' AND t.token IS NOT NULL AND t.expires_at > now() + interval '1 day';
 
 -- Sends every requested-but-unsent link of (HIP, ABHA address) in one link/carecontext call per
 -- patient, grouped by HI type by the core builder.
-CREATE OR REPLACE FUNCTION abdm_hip.send_pending_links(p_hip_id text, p_abha_address text) RETURNS int
+CREATE OR REPLACE FUNCTION abdm_hip_internal.send_pending_links(p_hip_id text, p_abha_address text) RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   tok abdm_hip.link_token;
@@ -25,7 +25,7 @@ DECLARE
   sent int := 0;
 BEGIN
   SELECT * INTO tok FROM abdm_hip.link_token WHERE hip_id = p_hip_id AND abha_address = p_abha_address;
-  IF NOT FOUND OR NOT abdm_hip.link_token_usable(tok) THEN
+  IF NOT FOUND OR NOT abdm_hip_internal.link_token_usable(tok) THEN
     RETURN 0;
   END IF;
   FOR pat IN
@@ -40,8 +40,8 @@ BEGIN
       AND l.request_id IS NULL AND l.method = 'hip_initiated'
     GROUP BY p.patient_ref, p.name, p.abha_number
   LOOP
-    rid := abdm_hip.enqueue(p_hip_id, 'link_carecontext',
-      abdm_hip.build_message('link_carecontext', jsonb_strip_nulls(jsonb_build_object(
+    rid := abdm_hip_internal.enqueue(p_hip_id, 'link_carecontext',
+      abdm_hip_internal.build_message('link_carecontext', jsonb_strip_nulls(jsonb_build_object(
         -- abhaNumber only when it went to generate-token (NHA FAQ).
         'abhaNumber', CASE WHEN tok.abha_number_sent THEN regexp_replace(pat.abha_number, '-', '', 'g') END,
         'abhaAddress', p_abha_address,
@@ -57,7 +57,7 @@ END
 $$;
 
 -- Asks for a link token unless one is valid, already asked for, or ABDM told us to wait.
-CREATE OR REPLACE FUNCTION abdm_hip.request_link_token(p_hip_id text, p_patient_ref text) RETURNS boolean
+CREATE OR REPLACE FUNCTION abdm_hip_internal.request_link_token(p_hip_id text, p_patient_ref text) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   pat abdm_hip.patient;
@@ -67,13 +67,13 @@ BEGIN
   SELECT * INTO pat FROM abdm_hip.patient WHERE hip_id = p_hip_id AND patient_ref = p_patient_ref;
   SELECT * INTO tok FROM abdm_hip.link_token WHERE hip_id = p_hip_id AND abha_address = pat.abha_address FOR UPDATE;
   IF FOUND THEN
-    IF abdm_hip.link_token_usable(tok) THEN RETURN false; END IF;
+    IF abdm_hip_internal.link_token_usable(tok) THEN RETURN false; END IF;
     -- One request in flight at a time; a request unanswered for an hour may be repeated.
     IF tok.status = 'requested' AND tok.requested_at > now() - interval '1 hour' THEN RETURN false; END IF;
     IF tok.retry_after IS NOT NULL AND tok.retry_after > now() THEN RETURN false; END IF;
   END IF;
-  rid := abdm_hip.enqueue(p_hip_id, 'generate_token',
-    abdm_hip.build_message('generate_token', jsonb_strip_nulls(jsonb_build_object(
+  rid := abdm_hip_internal.enqueue(p_hip_id, 'generate_token',
+    abdm_hip_internal.build_message('generate_token', jsonb_strip_nulls(jsonb_build_object(
       'abhaNumber', pat.abha_number, 'abhaAddress', pat.abha_address, 'name', pat.name,
       'gender', pat.gender, 'yearOfBirth', pat.year_of_birth))));
   INSERT INTO abdm_hip.link_token (hip_id, abha_address, status, request_id, requested_at, abha_number_sent)
@@ -86,7 +86,7 @@ END
 $$;
 
 -- Queues the SMS deep link for a patient known only by mobile, at most once per interval.
-CREATE OR REPLACE FUNCTION abdm_hip.queue_sms_notify(p_hip_id text, p_patient_ref text) RETURNS boolean
+CREATE OR REPLACE FUNCTION abdm_hip_internal.queue_sms_notify(p_hip_id text, p_patient_ref text) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   pat abdm_hip.patient;
@@ -101,8 +101,8 @@ BEGIN
      AND s.status <> 'failed';
   IF FOUND THEN RETURN false; END IF;
   SELECT * INTO fac FROM abdm_hip.facility WHERE hip_id = p_hip_id;
-  PERFORM abdm_hip.enqueue(p_hip_id, 'sms_notify2',
-    abdm_hip.build_message('sms_notify2', jsonb_build_object(
+  PERFORM abdm_hip_internal.enqueue(p_hip_id, 'sms_notify2',
+    abdm_hip_internal.build_message('sms_notify2', jsonb_build_object(
       'mobile', abdm_hip.normalize_mobile(pat.mobile), 'hipId', p_hip_id, 'hipName', fac.name,
       'phoneFormat', current_setting('abdm_hip.sms_phone_format'),
       'requestId', rid)),
@@ -116,14 +116,14 @@ END
 $$;
 
 -- Everything a newly written care context implies for its patient.
-CREATE OR REPLACE FUNCTION abdm_hip.queue_patient_links(p_hip_id text, p_patient_ref text) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip_internal.queue_patient_links(p_hip_id text, p_patient_ref text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   pat abdm_hip.patient;
 BEGIN
   SELECT * INTO pat FROM abdm_hip.patient WHERE hip_id = p_hip_id AND patient_ref = p_patient_ref;
   IF pat.abha_address IS NULL THEN
-    PERFORM abdm_hip.queue_sms_notify(p_hip_id, p_patient_ref);
+    PERFORM abdm_hip_internal.queue_sms_notify(p_hip_id, p_patient_ref);
     RETURN;
   END IF;
   INSERT INTO abdm_hip.care_context_link (hip_id, care_context_ref, abha_address, status, method)
@@ -133,8 +133,8 @@ BEGIN
   ON CONFLICT (hip_id, care_context_ref, abha_address) DO UPDATE
     SET status = 'requested', request_id = NULL, last_error = NULL
     WHERE care_context_link.status = 'failed';
-  IF abdm_hip.send_pending_links(p_hip_id, pat.abha_address) = 0 THEN
-    PERFORM abdm_hip.request_link_token(p_hip_id, p_patient_ref);
+  IF abdm_hip_internal.send_pending_links(p_hip_id, pat.abha_address) = 0 THEN
+    PERFORM abdm_hip_internal.request_link_token(p_hip_id, p_patient_ref);
   END IF;
 END
 $$;
@@ -144,14 +144,14 @@ $$;
 -- per patient (dispatch_links below), so the HMIS's transaction stays as short as without the
 -- extension.
 CREATE OR REPLACE TRIGGER care_context_wake_sender AFTER INSERT ON abdm_hip.care_context
-  FOR EACH STATEMENT EXECUTE FUNCTION abdm_hip.wake_sender();
+  FOR EACH STATEMENT EXECUTE FUNCTION abdm_hip_internal.wake_sender();
 
 -- Called by the sender: acts on up to max_links new care contexts (rows another transaction holds
 -- are skipped and taken next time): per patient, a link request for every care context not yet
 -- linked and one link/carecontext call, or one generate-token (queue_patient_links), or the SMS
 -- deep link for a patient known only by mobile. Returns the number of care contexts taken, so
 -- the caller knows whether more are waiting.
-CREATE OR REPLACE FUNCTION abdm_hip.dispatch_links(max_links int) RETURNS int
+CREATE OR REPLACE FUNCTION abdm_hip_internal.dispatch_links(max_links int) RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   taken int;
@@ -174,7 +174,7 @@ BEGIN
   FROM done;
   FOR p IN SELECT DISTINCT d.hip_id, d.patient_ref FROM unnest(hips, refs) AS d(hip_id, patient_ref)
            ORDER BY 1, 2 LOOP
-    PERFORM abdm_hip.queue_patient_links(p.hip_id, p.patient_ref);
+    PERFORM abdm_hip_internal.queue_patient_links(p.hip_id, p.patient_ref);
   END LOOP;
   RETURN taken;
 END
@@ -182,7 +182,7 @@ $$;
 
 -- A linked care context that gains HI types: tell the consent manager (context/notify, one call
 -- per care context and ABHA address, with the new types only).
-CREATE OR REPLACE FUNCTION abdm_hip.care_context_after_update() RETURNS trigger
+CREATE OR REPLACE FUNCTION abdm_hip_internal.care_context_after_update() RETURNS trigger
 -- Runs as the extension owner: the HMIS role may not write links, tokens or the outbox itself.
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -194,8 +194,8 @@ BEGIN
     SELECT coalesce(array_agg(t ORDER BY t), '{}') INTO fresh
     FROM unnest(NEW.hi_types) t WHERE NOT t = ANY (l.hi_types_notified);
     CONTINUE WHEN cardinality(fresh) = 0;
-    PERFORM abdm_hip.enqueue(NEW.hip_id, 'context_notify',
-      abdm_hip.build_message('context_notify', jsonb_build_object(
+    PERFORM abdm_hip_internal.enqueue(NEW.hip_id, 'context_notify',
+      abdm_hip_internal.build_message('context_notify', jsonb_build_object(
         'abhaAddress', l.abha_address, 'patientReference', NEW.patient_ref,
         'careContextReference', NEW.reference, 'hiTypes', to_jsonb(fresh),
         'date', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'hipId', NEW.hip_id)));
@@ -207,10 +207,10 @@ END
 $$;
 CREATE OR REPLACE TRIGGER care_context_notify_new_types AFTER UPDATE OF hi_types ON abdm_hip.care_context
   FOR EACH ROW WHEN (NEW.hi_types IS DISTINCT FROM OLD.hi_types)
-  EXECUTE FUNCTION abdm_hip.care_context_after_update();
+  EXECUTE FUNCTION abdm_hip_internal.care_context_after_update();
 
 -- A record of a type the care context did not list yet adds the type (and so notifies).
-CREATE OR REPLACE FUNCTION abdm_hip.health_record_after_insert() RETURNS trigger
+CREATE OR REPLACE FUNCTION abdm_hip_internal.health_record_after_insert() RETURNS trigger
 -- Runs as the extension owner: the HMIS role may not write links, tokens or the outbox itself.
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -220,18 +220,18 @@ BEGIN
 END
 $$;
 CREATE OR REPLACE TRIGGER health_record_adds_hi_type AFTER INSERT ON abdm_hip.health_record
-  FOR EACH ROW EXECUTE FUNCTION abdm_hip.health_record_after_insert();
+  FOR EACH ROW EXECUTE FUNCTION abdm_hip_internal.health_record_after_insert();
 
 -- A refused link-token request, however the refusal came (on-generate-token's error, or the
 -- generate-token call's own answer): the token row waits as the core's rule says
 -- (core/abdm/link_token_policy), and the links that waited for it fail with the reason.
-CREATE OR REPLACE FUNCTION abdm_hip.link_token_refusal(code text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION abdm_hip_internal.link_token_refusal(code text) RETURNS jsonb
 LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_link_token_refusal';
 
-CREATE OR REPLACE FUNCTION abdm_hip.refuse_link_token(p_hip_id text, p_abha_address text, code text, reason text)
+CREATE OR REPLACE FUNCTION abdm_hip_internal.refuse_link_token(p_hip_id text, p_abha_address text, code text, reason text)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  rule jsonb := abdm_hip.link_token_refusal(code);
+  rule jsonb := abdm_hip_internal.link_token_refusal(code);
 BEGIN
   UPDATE abdm_hip.link_token
      SET status = rule ->> 'status', last_error = reason,
@@ -246,7 +246,7 @@ $$;
 
 -- ---- callbacks (called by abdm_hip.receive() with the parsed, normalised message) -------------
 
-CREATE OR REPLACE FUNCTION abdm_hip.handle_on_generate_token(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip_internal.handle_on_generate_token(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   tok abdm_hip.link_token;
@@ -259,7 +259,7 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
   IF code IS NOT NULL THEN
-    PERFORM abdm_hip.refuse_link_token(tok.hip_id, tok.abha_address, code,
+    PERFORM abdm_hip_internal.refuse_link_token(tok.hip_id, tok.abha_address, code,
                                        code || ': ' || coalesce(msg #>> '{error,message}', ''));
     RETURN;
   END IF;
@@ -268,11 +268,11 @@ BEGIN
          -- The token's own exp claim when readable, else its documented ~6-month life.
          expires_at = coalesce((msg #>> '{tokenClaims,exp}')::timestamptz, now() + interval '182 days')
    WHERE hip_id = tok.hip_id AND abha_address = tok.abha_address;
-  PERFORM abdm_hip.send_pending_links(tok.hip_id, tok.abha_address);
+  PERFORM abdm_hip_internal.send_pending_links(tok.hip_id, tok.abha_address);
 END
 $$;
 
-CREATE OR REPLACE FUNCTION abdm_hip.handle_on_carecontext(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip_internal.handle_on_carecontext(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   code text := msg #>> '{error,code}';
@@ -297,7 +297,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION abdm_hip.handle_context_on_notify(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip_internal.handle_context_on_notify(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   -- The acknowledgement is kept in the inbox; an error is surfaced on the outbox row it answers.
@@ -307,7 +307,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION abdm_hip.handle_sms_on_notify(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip_internal.handle_sms_on_notify(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   UPDATE abdm_hip.sms_notification

@@ -1,6 +1,7 @@
 -- abdm_hip.receive(): the one door for every gateway → HIP call (DESIGN.md). It checks the call in
 -- the core (inbound_check), answers a re-delivered REQUEST-ID with the answer it gave before,
--- hands the parsed message to abdm_hip.handle_<kind>() — which changes state and queues the
+-- hands the parsed message to the kind's handler (abdm_hip_internal.handle_<kind>, named by the
+-- core's table of message kinds, core/abdm/message_kinds) — which changes state and queues the
 -- asynchronous reply in the outbox, all in this transaction — records the call in the inbox and
 -- returns at once (202), as the gateway's 5-second timeout requires (ProjectEKA gateway
 -- application.yaml SERVICE_TIMEOUT).
@@ -8,7 +9,7 @@
 -- The input is named request_body because PostgreSQL does not allow an input and an output
 -- parameter of the same name; the result columns are (status, body).
 
-CREATE OR REPLACE FUNCTION abdm_hip.inbound_check(path text, headers jsonb, body jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION abdm_hip_internal.inbound_check(path text, headers jsonb, body jsonb) RETURNS jsonb
 LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'abdm_inbound_check';
 
 CREATE OR REPLACE FUNCTION abdm_hip.receive(path text, headers jsonb, request_body jsonb,
@@ -21,9 +22,9 @@ DECLARE
   hip text;
   kind text;
   prior record;
-  handler regproc;
+  handler regprocedure;
 BEGIN
-  chk := abdm_hip.inbound_check(path, headers, request_body);
+  chk := abdm_hip_internal.inbound_check(path, headers, request_body);
   ok := coalesce((chk ->> 'ok')::boolean, false);
   kind := chk ->> 'kind';
   hip := chk ->> 'hipId';
@@ -50,14 +51,15 @@ BEGIN
   END IF;
 
   IF ok THEN
-    handler := to_regproc('abdm_hip.handle_' || kind);
+    -- The kind's handler, as the core's table of message kinds names it (checked at install).
+    handler := to_regprocedure((chk ->> 'handler') || '(text, uuid, jsonb)');
     IF handler IS NULL THEN
       status := 501;
       body := jsonb_build_object('error', jsonb_build_object('code', 'ABDM-9999',
                 'message', kind || ' is not handled by this version of abdm_hip'));
     ELSE
       BEGIN
-        EXECUTE format('SELECT %s($1, $2, $3)', handler) USING hip, rid, chk -> 'message';
+        EXECUTE format('SELECT %s($1, $2, $3)', handler::oid::regproc) USING hip, rid, chk -> 'message';
         status := 202;
         body := NULL;
       EXCEPTION

@@ -14,28 +14,30 @@
 
 -- ---- the core's rules, callable from SQL (src/pg/user_linking_sql.cpp) ------------------------
 
--- The discover message (as receive() hands it to the handler) against candidate patients:
+-- The discover request receive() is handling (parsed once, by receive(); pg/received_message)
+-- against candidate patients; callable only from receive()'s handler (SQLSTATE 55000 otherwise):
 -- {"outcome": "matched"|"no_match"|"ambiguous", "patientRef", "matchedBy", "nameScore", "ranked"}.
 -- Candidates: [{"patientRef","name","gender","yearOfBirth","mobile","abhaNumber","abhaAddress","mr"}].
-CREATE OR REPLACE FUNCTION abdm_hip.match_patients(discover jsonb, candidates jsonb, yob_tolerance int, name_threshold real)
-RETURNS jsonb LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_match_patients';
+CREATE OR REPLACE FUNCTION abdm_hip_internal.match_patients(hip_id text, request_id uuid, candidates jsonb,
+  yob_tolerance int, name_threshold real)
+RETURNS jsonb LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'abdm_match_patients';
 
 -- Six decimal digits from OpenSSL's CSPRNG.
-CREATE OR REPLACE FUNCTION abdm_hip.otp_generate() RETURNS text
+CREATE OR REPLACE FUNCTION abdm_hip_internal.otp_generate() RETURNS text
 LANGUAGE c VOLATILE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_otp_generate';
 -- "v1$salt$PBKDF2-SHA256": the only form in which an OTP is stored (a new salt each call).
-CREATE OR REPLACE FUNCTION abdm_hip.otp_hash(otp text) RETURNS text
+CREATE OR REPLACE FUNCTION abdm_hip_internal.otp_hash(otp text) RETURNS text
 LANGUAGE c VOLATILE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_otp_hash';
 -- Constant-time comparison of an OTP with its stored hash; false for a malformed hash.
-CREATE OR REPLACE FUNCTION abdm_hip.otp_verify(otp text, stored text) RETURNS boolean
+CREATE OR REPLACE FUNCTION abdm_hip_internal.otp_verify(otp text, stored text) RETURNS boolean
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_otp_verify';
 -- The on-init communicationHint: "98******32".
-CREATE OR REPLACE FUNCTION abdm_hip.mask_mobile(mobile text) RETURNS text
+CREATE OR REPLACE FUNCTION abdm_hip_internal.mask_mobile(mobile text) RETURNS text
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_mask_mobile';
 -- The verdict on a link confirmation: {"outcome": linked|unknown_reference|too_many_attempts|
 -- expired|wrong_otp, "code", "message", "attemptsAfter"}. otp_hash NULL = no such link request.
 -- Not STRICT for that reason; `at` is the moment of the check (now() in the handler).
-CREATE OR REPLACE FUNCTION abdm_hip.check_link_confirm(otp text, otp_hash text, expires_at timestamptz, attempts int,
+CREATE OR REPLACE FUNCTION abdm_hip_internal.check_link_confirm(otp text, otp_hash text, expires_at timestamptz, attempts int,
                                             max_attempts int, at timestamptz)
 RETURNS jsonb LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_check_link_confirm';
 
@@ -46,7 +48,7 @@ RETURNS jsonb LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_che
 -- expression of its index in 10_tables.sql (or the primary key), so discovery stays a handful of
 -- index probes at a million patients. A mobile is often shared (a family, or an HMIS placeholder
 -- number), so each look-up is capped; the core ranks what comes back.
-CREATE OR REPLACE FUNCTION abdm_hip.discovery_candidates(p_hip_id text, msg jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION abdm_hip_internal.discovery_candidates(p_hip_id text, msg jsonb) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   WITH q AS (
     SELECT lower(msg #>> '{match,abhaAddress}') AS addr, msg #>> '{match,abhaNumber}' AS num,
@@ -75,7 +77,7 @@ $$;
 
 -- The patient as the outbound builders take it ({referenceNumber, display, careContexts}), with
 -- the given care contexts in visit order; the builder groups them by HI type.
-CREATE OR REPLACE FUNCTION abdm_hip.out_patient(p_hip_id text, p_patient_ref text, p_refs text[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION abdm_hip_internal.out_patient(p_hip_id text, p_patient_ref text, p_refs text[]) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT jsonb_build_object('referenceNumber', p.patient_ref, 'display', p.name,
            'careContexts', coalesce((
@@ -90,7 +92,7 @@ $$;
 -- A discovery without a patient is an error answer: matched_by empty = nobody matched, matched_by
 -- set = several patients matched by those identifiers (ambiguous). A patient with no care
 -- context left to offer is an error answer too.
-CREATE OR REPLACE FUNCTION abdm_hip.discovery_answer(d abdm_hip.discovery, p_request_id uuid) RETURNS jsonb
+CREATE OR REPLACE FUNCTION abdm_hip_internal.discovery_answer(d abdm_hip.discovery, p_request_id uuid) RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   problem text;
@@ -104,20 +106,20 @@ BEGIN
     problem := 'Care contexts not found for patient: none that is not already linked';
   END IF;
   IF problem IS NOT NULL THEN
-    RETURN abdm_hip.build_message('on_discover', jsonb_build_object(
+    RETURN abdm_hip_internal.build_message('on_discover', jsonb_build_object(
       'transactionId', d.transaction_id, 'requestId', p_request_id,
       'error', jsonb_build_object('code', 'ABDM-1010', 'message', problem)));
   END IF;
-  RETURN abdm_hip.build_message('on_discover', jsonb_build_object(
+  RETURN abdm_hip_internal.build_message('on_discover', jsonb_build_object(
     'transactionId', d.transaction_id, 'requestId', p_request_id,
-    'patient', abdm_hip.out_patient(d.hip_id, d.patient_ref, d.care_context_refs),
+    'patient', abdm_hip_internal.out_patient(d.hip_id, d.patient_ref, d.care_context_refs),
     'matchedBy', to_jsonb(d.matched_by)));
 END
 $$;
 
 -- ---- discover ------------------------------------------------------------------------------
 
-CREATE OR REPLACE FUNCTION abdm_hip.handle_discover(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip_internal.handle_discover(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_tx uuid := (msg ->> 'transactionId')::uuid;
@@ -133,11 +135,11 @@ BEGIN
   PERFORM pg_advisory_xact_lock(hashtextextended('abdm_hip.discovery:' || p_hip_id || ':' || v_tx, 0));
   SELECT * INTO d FROM abdm_hip.discovery WHERE hip_id = p_hip_id AND transaction_id = v_tx;
   IF FOUND THEN
-    PERFORM abdm_hip.enqueue(p_hip_id, 'on_discover', abdm_hip.discovery_answer(d, p_request_id));
+    PERFORM abdm_hip_internal.enqueue(p_hip_id, 'on_discover', abdm_hip_internal.discovery_answer(d, p_request_id));
     RETURN;
   END IF;
 
-  m := abdm_hip.match_patients(msg, abdm_hip.discovery_candidates(p_hip_id, msg),
+  m := abdm_hip_internal.match_patients(p_hip_id, p_request_id, abdm_hip_internal.discovery_candidates(p_hip_id, msg),
          current_setting('abdm_hip.discovery_yob_tolerance')::int,
          current_setting('abdm_hip.discovery_name_threshold')::real);
   IF m ->> 'outcome' = 'matched' THEN
@@ -161,7 +163,7 @@ BEGIN
                                   care_context_refs, matched_by)
   VALUES (p_hip_id, v_tx, p_request_id, v_addr, v_patient, v_refs, v_matched)
   RETURNING * INTO d;
-  PERFORM abdm_hip.enqueue(p_hip_id, 'on_discover', abdm_hip.discovery_answer(d, p_request_id));
+  PERFORM abdm_hip_internal.enqueue(p_hip_id, 'on_discover', abdm_hip_internal.discovery_answer(d, p_request_id));
 END
 $$;
 
@@ -172,7 +174,7 @@ $$;
 -- minutes before it, while the patient typed an OTP) may have offered it
 -- (test/isolation/specs/discovery_confirm_other_address.spec). The first of refs that is linked
 -- to an address other than abha_address, or NULL.
-CREATE OR REPLACE FUNCTION abdm_hip.linked_elsewhere(p_hip_id text, refs text[], abha_address text) RETURNS text
+CREATE OR REPLACE FUNCTION abdm_hip_internal.linked_elsewhere(p_hip_id text, refs text[], abha_address text) RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT l.care_context_ref FROM abdm_hip.care_context_link l
   WHERE l.hip_id = p_hip_id AND l.care_context_ref = ANY (refs) AND l.status = 'linked'
@@ -188,7 +190,7 @@ $$;
 -- no privilege on LISTEN: every role that may connect to this database can listen, so with the
 -- NOTIFY path CONNECT on it must be limited to trusted roles (README "OTP delivery").
 -- Neither path writes the OTP to the server log.
-CREATE OR REPLACE FUNCTION abdm_hip.deliver_otp(p_hip_id text, p_link_ref uuid, p_patient_ref text, p_mobile text,
+CREATE OR REPLACE FUNCTION abdm_hip_internal.deliver_otp(p_hip_id text, p_link_ref uuid, p_patient_ref text, p_mobile text,
                                      p_otp text, p_expires_at timestamptz) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -223,7 +225,7 @@ END
 $$;
 
 -- Once the SMS hook has been called (or given up on), the OTP is not kept in clear.
-CREATE OR REPLACE FUNCTION abdm_hip.otp_sms_forget() RETURNS trigger
+CREATE OR REPLACE FUNCTION abdm_hip_internal.otp_sms_forget() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   NEW.body := NEW.body - 'otp' - 'message';
@@ -232,10 +234,10 @@ END
 $$;
 CREATE OR REPLACE TRIGGER outbox_otp_sms_forget BEFORE UPDATE ON abdm_hip.outbox
   FOR EACH ROW WHEN (NEW.kind = 'otp_sms' AND NEW.status IN ('sent', 'failed'))
-  EXECUTE FUNCTION abdm_hip.otp_sms_forget();
+  EXECUTE FUNCTION abdm_hip_internal.otp_sms_forget();
 
 -- The OTP the patient typed is not kept in the inbox either (a wrong guess is often one digit off).
-CREATE OR REPLACE FUNCTION abdm_hip.inbox_mask_otp() RETURNS trigger
+CREATE OR REPLACE FUNCTION abdm_hip_internal.inbox_mask_otp() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF jsonb_typeof(NEW.body -> 'confirmation') = 'object' AND NEW.body -> 'confirmation' ? 'token' THEN
@@ -246,19 +248,19 @@ END
 $$;
 CREATE OR REPLACE TRIGGER inbox_mask_otp BEFORE INSERT ON abdm_hip.inbox
   FOR EACH ROW WHEN (NEW.kind = 'link_confirm' AND NEW.body IS NOT NULL)
-  EXECUTE FUNCTION abdm_hip.inbox_mask_otp();
+  EXECUTE FUNCTION abdm_hip_internal.inbox_mask_otp();
 
-CREATE OR REPLACE FUNCTION abdm_hip.on_init_answer(lr abdm_hip.link_request, p_request_id uuid) RETURNS jsonb
+CREATE OR REPLACE FUNCTION abdm_hip_internal.on_init_answer(lr abdm_hip.link_request, p_request_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT abdm_hip.build_message('on_init', jsonb_build_object(
+  SELECT abdm_hip_internal.build_message('on_init', jsonb_build_object(
     'transactionId', lr.transaction_id, 'requestId', p_request_id, 'linkRefNumber', lr.link_ref,
     'authenticationType', current_setting('abdm_hip.link_auth_type'),
-    'communicationHint', abdm_hip.mask_mobile(p.mobile),
+    'communicationHint', abdm_hip_internal.mask_mobile(p.mobile),
     'communicationExpiry', to_char(lr.otp_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
   FROM abdm_hip.patient p WHERE p.hip_id = lr.hip_id AND p.patient_ref = lr.patient_ref;
 $$;
 
-CREATE OR REPLACE FUNCTION abdm_hip.handle_link_init(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip_internal.handle_link_init(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_tx uuid := (msg ->> 'transactionId')::uuid;
@@ -301,9 +303,9 @@ BEGIN
       WHERE NOT (c.cc ->> 'referenceNumber') = ANY (d.care_context_refs) ORDER BY p.i, c.k LIMIT 1;
       IF FOUND THEN
         code := 'ABDM-9999'; problem := bad.field || ': ' || bad.ref || ' was not offered in transaction ' || v_tx;
-      ELSIF abdm_hip.linked_elsewhere(p_hip_id, v_refs, v_addr) IS NOT NULL THEN
+      ELSIF abdm_hip_internal.linked_elsewhere(p_hip_id, v_refs, v_addr) IS NOT NULL THEN
         code := 'ABDM-1056';
-        problem := 'careContexts: ' || abdm_hip.linked_elsewhere(p_hip_id, v_refs, v_addr) || ' is already linked to another ABHA address';
+        problem := 'careContexts: ' || abdm_hip_internal.linked_elsewhere(p_hip_id, v_refs, v_addr) || ' is already linked to another ABHA address';
       END IF;
     END IF;
   END IF;
@@ -314,7 +316,7 @@ BEGIN
     END IF;
   END IF;
   IF code IS NOT NULL THEN
-    PERFORM abdm_hip.enqueue(p_hip_id, 'on_init', abdm_hip.build_message('on_init', jsonb_build_object(
+    PERFORM abdm_hip_internal.enqueue(p_hip_id, 'on_init', abdm_hip_internal.build_message('on_init', jsonb_build_object(
       'transactionId', v_tx, 'requestId', p_request_id, 'error', jsonb_build_object('code', code, 'message', problem))));
     RETURN;
   END IF;
@@ -326,31 +328,31 @@ BEGIN
      AND r.care_context_refs = v_refs AND (r.status = 'linked' OR (r.otp_expires_at > now() AND r.attempts < r.max_attempts))
    ORDER BY r.created_at DESC LIMIT 1;
   IF FOUND THEN
-    PERFORM abdm_hip.enqueue(p_hip_id, 'on_init', abdm_hip.on_init_answer(lr, p_request_id));
+    PERFORM abdm_hip_internal.enqueue(p_hip_id, 'on_init', abdm_hip_internal.on_init_answer(lr, p_request_id));
     RETURN;
   END IF;
 
   -- A new request replaces any other pending one of the transaction.
   UPDATE abdm_hip.link_request SET status = 'expired'
    WHERE hip_id = p_hip_id AND transaction_id = v_tx AND status = 'pending';
-  v_otp := abdm_hip.otp_generate();
+  v_otp := abdm_hip_internal.otp_generate();
   INSERT INTO abdm_hip.link_request (hip_id, link_ref, transaction_id, request_id, abha_address, patient_ref,
                                      care_context_refs, otp_hash, otp_expires_at, max_attempts)
   VALUES (p_hip_id, gen_random_uuid(), v_tx, p_request_id, v_addr, d.patient_ref, v_refs,
-          abdm_hip.otp_hash(v_otp),
+          abdm_hip_internal.otp_hash(v_otp),
           -- Whole milliseconds: the on-init communicationExpiry is exactly this instant.
           date_trunc('milliseconds', now() + current_setting('abdm_hip.otp_expiry')::interval),
           current_setting('abdm_hip.otp_max_attempts')::int)
   RETURNING * INTO lr;
-  PERFORM abdm_hip.deliver_otp(p_hip_id, lr.link_ref, lr.patient_ref, v_mobile, v_otp, lr.otp_expires_at);
-  PERFORM abdm_hip.enqueue(p_hip_id, 'on_init', abdm_hip.on_init_answer(lr, p_request_id));
+  PERFORM abdm_hip_internal.deliver_otp(p_hip_id, lr.link_ref, lr.patient_ref, v_mobile, v_otp, lr.otp_expires_at);
+  PERFORM abdm_hip_internal.enqueue(p_hip_id, 'on_init', abdm_hip_internal.on_init_answer(lr, p_request_id));
 END
 $$;
 
 -- ---- link confirm --------------------------------------------------------------------------
 
 
-CREATE OR REPLACE FUNCTION abdm_hip.handle_link_confirm(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip_internal.handle_link_confirm(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_ref text := msg #>> '{confirmation,linkRefNumber}';
@@ -367,16 +369,16 @@ BEGIN
   IF lr.status = 'linked' THEN
     -- A confirm repeated after success (its on-confirm may have been lost): the same answer,
     -- for the holder of the same OTP only.
-    IF abdm_hip.otp_verify(v_otp, lr.otp_hash) THEN
-      PERFORM abdm_hip.enqueue(p_hip_id, 'on_confirm', abdm_hip.build_message('on_confirm', jsonb_build_object(
-        'requestId', p_request_id, 'patient', abdm_hip.out_patient(p_hip_id, lr.patient_ref, lr.care_context_refs))));
+    IF abdm_hip_internal.otp_verify(v_otp, lr.otp_hash) THEN
+      PERFORM abdm_hip_internal.enqueue(p_hip_id, 'on_confirm', abdm_hip_internal.build_message('on_confirm', jsonb_build_object(
+        'requestId', p_request_id, 'patient', abdm_hip_internal.out_patient(p_hip_id, lr.patient_ref, lr.care_context_refs))));
       RETURN;
     END IF;
     lr := NULL;  -- used up: answered like an unknown reference
   END IF;
 
   -- A request ended by other means (ABHA deactivated) counts as expired.
-  verdict := abdm_hip.check_link_confirm(v_otp, lr.otp_hash,
+  verdict := abdm_hip_internal.check_link_confirm(v_otp, lr.otp_hash,
                CASE WHEN lr.status = 'expired' THEN least(lr.otp_expires_at, now()) ELSE lr.otp_expires_at END,
                lr.attempts, coalesce(lr.max_attempts, 1), now());
 
@@ -393,7 +395,7 @@ BEGIN
                         ELSE status END
        WHERE hip_id = lr.hip_id AND link_ref = lr.link_ref;
     END IF;
-    PERFORM abdm_hip.enqueue(p_hip_id, 'on_confirm', abdm_hip.build_message('on_confirm', jsonb_build_object(
+    PERFORM abdm_hip_internal.enqueue(p_hip_id, 'on_confirm', abdm_hip_internal.build_message('on_confirm', jsonb_build_object(
       'requestId', p_request_id,
       'error', jsonb_build_object('code', verdict ->> 'code', 'message', verdict ->> 'message'))));
     RETURN;
@@ -405,10 +407,10 @@ BEGIN
   PERFORM 1 FROM abdm_hip.care_context c
    WHERE c.hip_id = p_hip_id AND c.patient_ref = lr.patient_ref AND c.reference = ANY (lr.care_context_refs)
    ORDER BY c.reference FOR UPDATE;
-  v_taken := abdm_hip.linked_elsewhere(p_hip_id, lr.care_context_refs, lr.abha_address);
+  v_taken := abdm_hip_internal.linked_elsewhere(p_hip_id, lr.care_context_refs, lr.abha_address);
   IF v_taken IS NOT NULL THEN
     UPDATE abdm_hip.link_request SET status = 'expired' WHERE hip_id = lr.hip_id AND link_ref = lr.link_ref;
-    PERFORM abdm_hip.enqueue(p_hip_id, 'on_confirm', abdm_hip.build_message('on_confirm', jsonb_build_object(
+    PERFORM abdm_hip_internal.enqueue(p_hip_id, 'on_confirm', abdm_hip_internal.build_message('on_confirm', jsonb_build_object(
       'requestId', p_request_id, 'error', jsonb_build_object('code', 'ABDM-1056',
         'message', 'careContexts: ' || v_taken || ' is already linked to another ABHA address'))));
     RETURN;
@@ -427,7 +429,7 @@ BEGIN
     WHERE l.status <> 'linked';
   UPDATE abdm_hip.link_request SET status = 'linked', confirmed_at = now()
    WHERE hip_id = lr.hip_id AND link_ref = lr.link_ref;
-  PERFORM abdm_hip.enqueue(p_hip_id, 'on_confirm', abdm_hip.build_message('on_confirm', jsonb_build_object(
-    'requestId', p_request_id, 'patient', abdm_hip.out_patient(p_hip_id, lr.patient_ref, lr.care_context_refs))));
+  PERFORM abdm_hip_internal.enqueue(p_hip_id, 'on_confirm', abdm_hip_internal.build_message('on_confirm', jsonb_build_object(
+    'requestId', p_request_id, 'patient', abdm_hip_internal.out_patient(p_hip_id, lr.patient_ref, lr.care_context_refs))));
 END
 $$;

@@ -6,7 +6,7 @@
 -- the precise answer ("consent not granted") instead of "unknown"; its artefact, patient and
 -- care-context list are deleted.
 
-CREATE OR REPLACE FUNCTION abdm_hip.handle_consent_notify(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip_internal.handle_consent_notify(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   n jsonb := msg -> 'notification';
@@ -24,8 +24,8 @@ BEGIN
   IF v_status = 'GRANTED' THEN
     IF d #>> '{hip,id}' IS DISTINCT FROM p_hip_id THEN
       -- Acknowledged (an unacknowledged notification blocks the HIU, NHA FAQ), not stored.
-      PERFORM abdm_hip.enqueue(p_hip_id, 'consent_on_notify',
-        abdm_hip.build_message('consent_on_notify', jsonb_build_object(
+      PERFORM abdm_hip_internal.enqueue(p_hip_id, 'consent_on_notify',
+        abdm_hip_internal.build_message('consent_on_notify', jsonb_build_object(
           'requestId', p_request_id, 'consentId', v_consent,
           'error', jsonb_build_object('code', 'ABDM-1035',
                      'message', 'consentDetail.hip.id ' || coalesce(d #>> '{hip,id}', 'null') || ' is not ' || p_hip_id))));
@@ -48,16 +48,16 @@ BEGIN
     FROM jsonb_array_elements(d -> 'careContexts') cc;
   ELSE
     -- REVOKED, EXPIRED, DENIED: nothing may be shared any more; delete what was kept.
-    PERFORM abdm_hip.end_consent(p_hip_id, v_consent, v_status);
+    PERFORM abdm_hip_internal.end_consent(p_hip_id, v_consent, v_status);
   END IF;
 
-  PERFORM abdm_hip.enqueue(p_hip_id, 'consent_on_notify',
-    abdm_hip.build_message('consent_on_notify', jsonb_build_object('requestId', p_request_id, 'consentId', v_consent)));
+  PERFORM abdm_hip_internal.enqueue(p_hip_id, 'consent_on_notify',
+    abdm_hip_internal.build_message('consent_on_notify', jsonb_build_object('requestId', p_request_id, 'consentId', v_consent)));
 END
 $$;
 
 -- Ends a consent: tombstone with the status, artefact and care contexts deleted.
-CREATE OR REPLACE FUNCTION abdm_hip.end_consent(p_hip_id text, p_consent uuid, p_status text) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip_internal.end_consent(p_hip_id text, p_consent uuid, p_status text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   DELETE FROM abdm_hip.consent_care_context WHERE hip_id = p_hip_id AND consent_id = p_consent;
@@ -79,7 +79,7 @@ DECLARE
 BEGIN
   FOR c IN SELECT hip_id, consent_id FROM abdm_hip.consent
            WHERE status = 'GRANTED' AND data_erase_at <= now() FOR UPDATE SKIP LOCKED LOOP
-    PERFORM abdm_hip.end_consent(c.hip_id, c.consent_id, 'EXPIRED');
+    PERFORM abdm_hip_internal.end_consent(c.hip_id, c.consent_id, 'EXPIRED');
     n := n + 1;
   END LOOP;
   RETURN n;
@@ -87,7 +87,7 @@ END
 $$;
 
 -- ABHA deactivation / deletion (v0.5 /patients/status/notify; served at the V3 analogue path).
-CREATE OR REPLACE FUNCTION abdm_hip.handle_patient_status_notify(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip_internal.handle_patient_status_notify(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_status text := msg #>> '{notification,status}';
@@ -96,7 +96,7 @@ DECLARE
 BEGIN
   IF v_status IN ('DEACTIVATED', 'DELETED') THEN
     FOR c IN SELECT consent_id FROM abdm_hip.consent WHERE hip_id = p_hip_id AND lower(abha_address) = lower(v_abha) LOOP
-      PERFORM abdm_hip.end_consent(p_hip_id, c.consent_id, 'REVOKED');
+      PERFORM abdm_hip_internal.end_consent(p_hip_id, c.consent_id, 'REVOKED');
     END LOOP;
     DELETE FROM abdm_hip.care_context_link WHERE hip_id = p_hip_id AND lower(abha_address) = lower(v_abha);
     DELETE FROM abdm_hip.link_token WHERE hip_id = p_hip_id AND lower(abha_address) = lower(v_abha);
@@ -108,7 +108,7 @@ BEGIN
        WHERE hip_id = p_hip_id AND lower(abha_address) = lower(v_abha);
     END IF;
   END IF;
-  PERFORM abdm_hip.enqueue(p_hip_id, 'patient_status_on_notify',
-    abdm_hip.build_message('patient_status_on_notify', jsonb_build_object('requestId', p_request_id)));
+  PERFORM abdm_hip_internal.enqueue(p_hip_id, 'patient_status_on_notify',
+    abdm_hip_internal.build_message('patient_status_on_notify', jsonb_build_object('requestId', p_request_id)));
 END
 $$;

@@ -6,16 +6,17 @@
 -- ERRORED and followed by a FAILED transfer notification: nothing is ever pushed after it
 -- (NHA-ABDM/ABDM-wrapper PR #138).
 
-CREATE OR REPLACE FUNCTION abdm_hip.wake_transfer() RETURNS trigger
+CREATE OR REPLACE FUNCTION abdm_hip_internal.wake_transfer() RETURNS trigger
 LANGUAGE c AS 'MODULE_PATHNAME', 'abdm_wake_transfer';
 CREATE OR REPLACE TRIGGER hi_request_wake_transfer AFTER INSERT ON abdm_hip.hi_request
-  FOR EACH STATEMENT EXECUTE FUNCTION abdm_hip.wake_transfer();
+  FOR EACH STATEMENT EXECUTE FUNCTION abdm_hip_internal.wake_transfer();
 
-CREATE OR REPLACE FUNCTION abdm_hip.check_hi_request(hip_id text, request jsonb, consent_hip_id text,
+-- For the request receive() is handling (parsed once, by receive(); pg/received_message).
+CREATE OR REPLACE FUNCTION abdm_hip_internal.check_hi_request(hip_id text, request_id uuid, consent_hip_id text,
   consent_status text, data_erase_at timestamptz, date_from timestamptz, date_to timestamptz, at timestamptz)
-RETURNS jsonb LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_check_hi_request';
+RETURNS jsonb LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'abdm_check_hi_request';
 
-CREATE OR REPLACE FUNCTION abdm_hip.consent_refusal(consent_id text, hip_id text, consent_hip_id text,
+CREATE OR REPLACE FUNCTION abdm_hip_internal.consent_refusal(consent_id text, hip_id text, consent_hip_id text,
   consent_status text, data_erase_at timestamptz, at timestamptz)
 RETURNS jsonb LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_consent_refusal';
 
@@ -23,9 +24,9 @@ RETURNS jsonb LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_consen
 -- pushes outside any transaction):
 -- why the request's consent no longer allows sharing (NULL while it does: the core's
 -- consent_refusal, the rule the request was accepted under),
-CREATE OR REPLACE FUNCTION abdm_hip.transfer_consent_problem(p_hip_id text, p_tx uuid) RETURNS text
+CREATE OR REPLACE FUNCTION abdm_hip_internal.transfer_consent_problem(p_hip_id text, p_tx uuid) RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT abdm_hip.consent_refusal(r.consent_id::text, r.hip_id, c.hip_id, c.status, c.data_erase_at, now()) ->> 'message'
+  SELECT abdm_hip_internal.consent_refusal(r.consent_id::text, r.hip_id, c.hip_id, c.status, c.data_erase_at, now()) ->> 'message'
   FROM abdm_hip.hi_request r LEFT JOIN abdm_hip.consent c ON c.consent_id = r.consent_id
   WHERE r.hip_id = p_hip_id AND r.transaction_id = p_tx
 $$;
@@ -34,7 +35,7 @@ $$;
 -- consented HI types, inside both the requested and the consented date range. Ids and stored
 -- sizes only; the worker reads the bundles by id in short transactions, a few small ones or one
 -- large one at a time.
-CREATE OR REPLACE FUNCTION abdm_hip.transfer_records(p_hip_id text, p_tx uuid)
+CREATE OR REPLACE FUNCTION abdm_hip_internal.transfer_records(p_hip_id text, p_tx uuid)
 RETURNS TABLE (id bigint, care_context_ref text, stored_bytes int)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT h.id, h.care_context_ref, pg_column_size(h.bundle)
@@ -43,23 +44,23 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   JOIN abdm_hip.consent_care_context cc ON cc.hip_id = c.hip_id AND cc.consent_id = c.consent_id
   JOIN abdm_hip.health_record h ON h.hip_id = cc.hip_id AND h.care_context_ref = cc.care_context_ref
   WHERE r.hip_id = p_hip_id AND r.transaction_id = p_tx
-    AND abdm_hip.consent_refusal(r.consent_id::text, r.hip_id, c.hip_id, c.status, c.data_erase_at, now()) IS NULL
+    AND abdm_hip_internal.consent_refusal(r.consent_id::text, r.hip_id, c.hip_id, c.status, c.data_erase_at, now()) IS NULL
     AND h.hi_type = ANY (c.hi_types)
     AND h.recorded_at >= r.date_from AND h.recorded_at <= r.date_to
     AND h.recorded_at >= c.date_from AND h.recorded_at <= c.date_to
   ORDER BY h.care_context_ref, h.recorded_at, h.id
 $$;
 
-CREATE OR REPLACE FUNCTION abdm_hip.refuse_hi_request(p_hip_id text, p_request_id uuid, p_tx uuid, p_consent uuid,
+CREATE OR REPLACE FUNCTION abdm_hip_internal.refuse_hi_request(p_hip_id text, p_request_id uuid, p_tx uuid, p_consent uuid,
                                            p_code text, p_message text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-  PERFORM abdm_hip.enqueue(p_hip_id, 'hi_on_request',
-    abdm_hip.build_message('hi_on_request', jsonb_build_object(
+  PERFORM abdm_hip_internal.enqueue(p_hip_id, 'hi_on_request',
+    abdm_hip_internal.build_message('hi_on_request', jsonb_build_object(
       'requestId', p_request_id, 'transactionId', p_tx,
       'error', jsonb_build_object('code', p_code, 'message', p_message))));
-  PERFORM abdm_hip.enqueue(p_hip_id, 'hi_notify',
-    abdm_hip.build_message('hi_notify', jsonb_build_object(
+  PERFORM abdm_hip_internal.enqueue(p_hip_id, 'hi_notify',
+    abdm_hip_internal.build_message('hi_notify', jsonb_build_object(
       'consentId', p_consent, 'transactionId', p_tx, 'hipId', p_hip_id, 'transferred', false,
       'doneAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
       'statuses', coalesce((SELECT jsonb_agg(jsonb_build_object('careContextReference', care_context_ref,
@@ -69,7 +70,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION abdm_hip.handle_hi_request(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION abdm_hip_internal.handle_hi_request(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   hr jsonb := msg -> 'hiRequest';
@@ -86,8 +87,8 @@ BEGIN
   -- The same transaction asked again: answered as before, not executed twice.
   SELECT * INTO prior FROM abdm_hip.hi_request WHERE hip_id = p_hip_id AND transaction_id = v_tx;
   IF FOUND THEN
-    PERFORM abdm_hip.enqueue(p_hip_id, 'hi_on_request',
-      abdm_hip.build_message('hi_on_request', CASE WHEN prior.status = 'errored' THEN
+    PERFORM abdm_hip_internal.enqueue(p_hip_id, 'hi_on_request',
+      abdm_hip_internal.build_message('hi_on_request', CASE WHEN prior.status = 'errored' THEN
         jsonb_build_object('requestId', p_request_id, 'transactionId', v_tx,
                            'error', jsonb_build_object('code', split_part(prior.error, ': ', 1),
                                                        'message', substr(prior.error, strpos(prior.error, ': ') + 2)))
@@ -98,7 +99,7 @@ BEGIN
   -- The decision is the core's (core/abdm/hi_request_check): the consent, the date range, the
   -- HIU's key. Another HIP's consent is looked up too, so that it is refused as such (ABDM-1035).
   SELECT * INTO c FROM abdm_hip.consent WHERE consent_id = v_consent;
-  verdict := abdm_hip.check_hi_request(p_hip_id, msg, c.hip_id, c.status, c.data_erase_at, c.date_from, c.date_to, now());
+  verdict := abdm_hip_internal.check_hi_request(p_hip_id, p_request_id, c.hip_id, c.status, c.data_erase_at, c.date_from, c.date_to, now());
   IF NOT (verdict ->> 'accepted')::boolean THEN
     code := verdict ->> 'code';
     problem := verdict ->> 'message';
@@ -112,11 +113,11 @@ BEGIN
           CASE WHEN code IS NOT NULL THEN now() END);
 
   IF code IS NOT NULL THEN
-    PERFORM abdm_hip.refuse_hi_request(p_hip_id, p_request_id, v_tx, v_consent, code, problem);
+    PERFORM abdm_hip_internal.refuse_hi_request(p_hip_id, p_request_id, v_tx, v_consent, code, problem);
     RETURN;
   END IF;
-  PERFORM abdm_hip.enqueue(p_hip_id, 'hi_on_request',
-    abdm_hip.build_message('hi_on_request', jsonb_build_object('requestId', p_request_id, 'transactionId', v_tx)));
+  PERFORM abdm_hip_internal.enqueue(p_hip_id, 'hi_on_request',
+    abdm_hip_internal.build_message('hi_on_request', jsonb_build_object('requestId', p_request_id, 'transactionId', v_tx)));
 END
 $$;
 
@@ -130,13 +131,13 @@ FROM abdm_hip.hi_request r
 LEFT JOIN abdm_hip.transfer t ON t.hip_id = r.hip_id AND t.transaction_id = r.transaction_id;
 GRANT SELECT ON abdm_hip.transfer_status TO abdm_hip_app;
 
-CREATE OR REPLACE FUNCTION abdm_hip.fidelius_public_key_valid(key text) RETURNS boolean
+CREATE OR REPLACE FUNCTION abdm_hip_internal.fidelius_public_key_valid(key text) RETURNS boolean
 LANGUAGE c STRICT IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_fidelius_public_key_valid';
 
 -- The transfer worker's report: per consented care context DELIVERED (records pushed) or ERRORED
 -- (none in range, or the push failed), and the notification to the gateway, in one transaction.
 -- Every consented care context is reported, with or without records.
-CREATE OR REPLACE FUNCTION abdm_hip.transfer_finished(p_hip_id text, p_tx uuid, p_transferred boolean, p_reason text,
+CREATE OR REPLACE FUNCTION abdm_hip_internal.transfer_finished(p_hip_id text, p_tx uuid, p_transferred boolean, p_reason text,
                                            p_delivered jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -176,8 +177,8 @@ BEGIN
          finished_at = now(), lease_until = NULL
    WHERE hip_id = p_hip_id AND transaction_id = p_tx;
 
-  PERFORM abdm_hip.enqueue(p_hip_id, 'hi_notify',
-    abdm_hip.build_message('hi_notify', jsonb_build_object(
+  PERFORM abdm_hip_internal.enqueue(p_hip_id, 'hi_notify',
+    abdm_hip_internal.build_message('hi_notify', jsonb_build_object(
       'consentId', r.consent_id, 'transactionId', p_tx, 'hipId', p_hip_id, 'transferred', p_transferred,
       'doneAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
       'statuses', statuses)));

@@ -1,3 +1,62 @@
--- 0.1.0 → 0.2.0, one-time DDL. Nothing: 0.2.0 split the script into one-time DDL and replayable
--- code, and the replayable code that follows (appended by the Makefile) re-creates every function,
--- view, trigger and grant as 0.2.0 has them.
+-- 0.1.0 → 0.2.0, one-time DDL; the replayable code that follows (appended by the Makefile)
+-- re-creates every function, view, trigger and grant as 0.2.0 has them.
+--
+-- 0.2.0 puts the extension's working parts in schema abdm_hip_internal (sql/schema/00_header.once.sql
+-- creates it on a fresh install). Functions move with ALTER FUNCTION ... SET SCHEMA, which keeps
+-- their identity: the triggers and the domain checks that use them follow without being made
+-- again, and their grants stay. The two decision functions whose arguments changed (they now
+-- take the request receive() is handling, not its JSON) are dropped; the replay creates them.
+CREATE SCHEMA abdm_hip_internal;
+COMMENT ON SCHEMA abdm_hip_internal IS 'abdm_hip internals: not an interface, may change in any release';
+REVOKE ALL ON SCHEMA abdm_hip_internal FROM PUBLIC;
+GRANT USAGE ON SCHEMA abdm_hip_internal TO abdm_hip_admin, abdm_hip_app, abdm_hip_gateway;
+
+ALTER FUNCTION abdm_hip.refuse(table_name text, column_name text, problem text, hint text) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.patient_validate() SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.care_context_validate() SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.health_record_validate() SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.fhir_hi_type(bundle jsonb) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.health_record_validate_fhir() SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.build_message(kind text, input jsonb) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.outbound_path(kind text) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.enqueue(hip_id text, kind text, body jsonb, extra_headers jsonb, request_id uuid) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.wake_sender() SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.outbox_record_batch(outcomes jsonb) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.outbox_failed(o abdm_hip.outbox) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.link_token_usable(t abdm_hip.link_token) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.send_pending_links(p_hip_id text, p_abha_address text) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.request_link_token(p_hip_id text, p_patient_ref text) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.queue_sms_notify(p_hip_id text, p_patient_ref text) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.queue_patient_links(p_hip_id text, p_patient_ref text) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.dispatch_links(max_links int) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.care_context_after_update() SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.health_record_after_insert() SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.handle_on_generate_token(p_hip_id text, p_request_id uuid, msg jsonb) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.handle_on_carecontext(p_hip_id text, p_request_id uuid, msg jsonb) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.handle_context_on_notify(p_hip_id text, p_request_id uuid, msg jsonb) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.handle_sms_on_notify(p_hip_id text, p_request_id uuid, msg jsonb) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.inbound_check(path text, headers jsonb, body jsonb) SET SCHEMA abdm_hip_internal;
+DROP FUNCTION abdm_hip.match_patients(discover jsonb, candidates jsonb, yob_tolerance int, name_threshold real);
+ALTER FUNCTION abdm_hip.otp_generate() SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.otp_hash(otp text) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.otp_verify(otp text, stored text) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.mask_mobile(mobile text) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.check_link_confirm(otp text, otp_hash text, expires_at timestamptz, attempts int, max_attempts int, at timestamptz) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.discovery_candidates(p_hip_id text, msg jsonb) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.out_patient(p_hip_id text, p_patient_ref text, p_refs text[]) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.discovery_answer(d abdm_hip.discovery, p_request_id uuid) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.handle_discover(p_hip_id text, p_request_id uuid, msg jsonb) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.deliver_otp(p_hip_id text, p_link_ref uuid, p_patient_ref text, p_mobile text, p_otp text, p_expires_at timestamptz) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.otp_sms_forget() SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.inbox_mask_otp() SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.on_init_answer(lr abdm_hip.link_request, p_request_id uuid) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.handle_link_init(p_hip_id text, p_request_id uuid, msg jsonb) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.handle_link_confirm(p_hip_id text, p_request_id uuid, msg jsonb) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.handle_consent_notify(p_hip_id text, p_request_id uuid, msg jsonb) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.end_consent(p_hip_id text, p_consent uuid, p_status text) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.handle_patient_status_notify(p_hip_id text, p_request_id uuid, msg jsonb) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.wake_transfer() SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.refuse_hi_request(p_hip_id text, p_request_id uuid, p_tx uuid, p_consent uuid, p_code text, p_message text) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.handle_hi_request(p_hip_id text, p_request_id uuid, msg jsonb) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.fidelius_public_key_valid(key text) SET SCHEMA abdm_hip_internal;
+ALTER FUNCTION abdm_hip.transfer_finished(p_hip_id text, p_tx uuid, p_transferred boolean, p_reason text, p_delivered jsonb) SET SCHEMA abdm_hip_internal;

@@ -6,11 +6,13 @@
 #include "pg/guard.hpp"
 
 extern "C" {
+#include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 }
 
 #include <chrono>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +30,14 @@ inline nlohmann::json arg_jsonb(FunctionCallInfo fcinfo, int n) {
   pg_call([&] { pfree(rendered); });
   if (parsed.is_discarded()) throw abdm::Error(abdm::sqlstate::kInvalidText, "", "jsonb argument did not parse");
   return parsed;
+}
+
+// A uuid argument as its text form (lower case, hyphenated). The argument must not be NULL.
+inline std::string arg_uuid_text(FunctionCallInfo fcinfo, int n) {
+  char* rendered = pg_call([&] { return DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(n))); });
+  std::string out(rendered);
+  pg_call([&] { pfree(rendered); });
+  return out;
 }
 
 // Builds a jsonb Datum from a serialised JSON document.

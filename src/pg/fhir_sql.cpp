@@ -1,7 +1,7 @@
 // SQL entry points of the FHIR document builders and checks (src/core/fhir/fhir.hpp):
 //   abdm_hip.fhir_document(hi_type text, record jsonb) → jsonb   the NRCES document Bundle
 //   abdm_hip.fhir_check(bundle jsonb) → setof (severity, path, message)
-//   abdm_hip.fhir_hi_type(bundle jsonb) → text                   HI type of its Composition profile
+//   abdm_hip_internal.fhir_hi_type(bundle jsonb) → text                   HI type of its Composition profile
 // All logic is in the core; this file only moves values across the boundary (pg/guard.hpp).
 #include "pg/datum.hpp"
 #include "pg/guard.hpp"

@@ -2,10 +2,10 @@
 // sql/schema/85_hi_request.sql: SQL looks the consent up and records the outcome, the rules live
 // only in the core. A NULL consent_hip_id means no consent with the request's id is stored.
 //
-//   abdm_hip.check_hi_request(hip_id, request, consent_hip_id, consent_status, data_erase_at,
-//                             date_from, date_to, at) → jsonb {"accepted", "code", "message"}
-//       `request` is the message receive() handed the handler
-//   abdm_hip.consent_refusal(consent_id, hip_id, consent_hip_id, consent_status, data_erase_at,
+//   abdm_hip_internal.check_hi_request(hip_id, request_id, consent_hip_id, consent_status,
+//       data_erase_at, date_from, date_to, at) → jsonb {"accepted", "code", "message"}
+//       for the request receive() is handling (pg/received_message: parsed once, by receive())
+//   abdm_hip_internal.consent_refusal(consent_id, hip_id, consent_hip_id, consent_status, data_erase_at,
 //                            at) → jsonb {"code", "message"}, NULL while the consent allows sharing
 extern "C" {
 #include "postgres.h"
@@ -19,18 +19,21 @@ extern "C" {
 #include "core/abdm/hi_request_check.hpp"
 #include "core/abdm/inbound.hpp"
 #include "pg/datum.hpp"
+#include "pg/received_message.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(abdm_check_hi_request);
 PGDLLEXPORT Datum abdm_check_hi_request(PG_FUNCTION_ARGS) {
   return abdm_pg::guarded([&]() -> Datum {
     namespace proto = abdm::proto;
-    static const char* const kArgs[] = {"hip_id", "request", "consent_hip_id", "consent_status",
+    static const char* const kArgs[] = {"hip_id", "request_id", "consent_hip_id", "consent_status",
                                         "data_erase_at", "date_from", "date_to", "at"};
     for (int i : {0, 1, 7})
       if (PG_ARGISNULL(i)) throw abdm::Error(abdm::sqlstate::kNotNull, kArgs[i], "must not be NULL");
     const std::string hip_id = abdm_pg::arg_text(fcinfo, 0);
-    const proto::HiRequest request = proto::parse_hi_request(abdm_pg::arg_jsonb(fcinfo, 1));
+    // The request as receive() parsed it, not its JSON again.
+    const auto& request = abdm_pg::received_body<proto::HiRequest>(hip_id, abdm_pg::arg_uuid_text(fcinfo, 1),
+                                                                   proto::MessageKind::kHiRequest);
     auto optional_time = [&](int i) -> std::optional<proto::TimePoint> {
       if (PG_ARGISNULL(i)) return std::nullopt;
       return abdm_pg::time_point(PG_GETARG_TIMESTAMPTZ(i));

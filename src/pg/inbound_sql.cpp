@@ -1,9 +1,10 @@
-// abdm_hip.inbound_check(path, headers, body): everything receive() needs to know about an
+// abdm_hip_internal.inbound_check(path, headers, body): everything receive() needs to know about an
 // inbound gateway call before it touches any table — which message it is, whether its headers and
 // body are valid, and the parsed, normalised message. It never raises for bad input: a refusal
 // comes back as {"ok": false, "status", "error": {"code", "message"}}, the answer a gateway would
 // give (NHA M2 v2.8 error tables). The state changes are receive()'s, in SQL; the triage is the
-// core's (core/abdm/receive: inbound_check), the same the bridge listener will use.
+// core's (core/abdm/receive: inbound_check), the same the bridge listener will use. An accepted
+// message is also kept, typed, for the handler's decision functions (pg/received_message).
 extern "C" {
 #include "postgres.h"
 #include "fmgr.h"
@@ -16,6 +17,7 @@ extern "C" {
 #include "core/abdm/time.hpp"
 #include "pg/datum.hpp"
 #include "pg/gucs.hpp"
+#include "pg/received_message.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(abdm_inbound_check);
@@ -27,7 +29,13 @@ PGDLLEXPORT Datum abdm_inbound_check(PG_FUNCTION_ARGS) {
     abdm::proto::HeaderPolicy policy;
     policy.max_age = std::chrono::seconds(abdm_max_request_age_s);
     policy.max_ahead = std::chrono::seconds(abdm_max_clock_skew_s);
-    return abdm_pg::jsonb_datum(abdm::proto::inbound_check(path, headers, body, abdm::proto::now_utc(), policy));
+    abdm::proto::Triage t = abdm::proto::triage_inbound(path, headers, body, abdm::proto::now_utc(), policy);
+    nlohmann::json result = abdm::proto::inbound_check_result(t, headers);
+    // The handler's decision functions take the typed message from here (pg/received_message).
+    if (t.accepted)
+      abdm_pg::remember_received(t.accepted->headers.hip_id, t.accepted->headers.request_id,
+                                 std::move(t.accepted->message));
+    return abdm_pg::jsonb_datum(result);
   });
 }
 }

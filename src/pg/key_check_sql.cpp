@@ -1,4 +1,4 @@
-// abdm_hip.fidelius_public_key_valid(key): whether a HIU's keyValue is a usable Curve25519
+// abdm_hip_internal.fidelius_public_key_valid(key): whether a HIU's keyValue is a usable Curve25519
 // (Weierstrass) public key in either encoding ABDM uses — checked when the request arrives, so a
 // bad key is refused in on-request instead of failing later in the transfer.
 extern "C" {

@@ -1,5 +1,5 @@
-// abdm_hip.link_token_refusal(code text) → jsonb {"status", "retryAfterSeconds"}: the core's rule
-// for a refused link-token request (core/abdm/link_token_policy), for abdm_hip.refuse_link_token.
+// abdm_hip_internal.link_token_refusal(code text) → jsonb {"status", "retryAfterSeconds"}: the core's rule
+// for a refused link-token request (core/abdm/link_token_policy), for abdm_hip_internal.refuse_link_token.
 extern "C" {
 #include "postgres.h"
 #include "fmgr.h"

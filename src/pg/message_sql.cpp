@@ -1,5 +1,5 @@
 // SQL access to the core's outbound builders, so the SQL state machine never hand-builds a wire
-// body: abdm_hip.build_message(kind, input) → the exact V3 body, abdm_hip.outbound_path(kind) →
+// body: abdm_hip_internal.build_message(kind, input) → the exact V3 body, abdm_hip_internal.outbound_path(kind) →
 // the gateway path. `input` is a small JSON object named after the builder's arguments.
 extern "C" {
 #include "postgres.h"

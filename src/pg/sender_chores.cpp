@@ -11,7 +11,7 @@ bool dispatch_link_requests() {
   constexpr int kBatch = 500;
   int taken = 0;
   in_transaction("abdm_hip sender: dispatch links", [&] {
-    auto rows = spi_query("SELECT abdm_hip.dispatch_links($1::int)", {std::to_string(kBatch)});
+    auto rows = spi_query("SELECT abdm_hip_internal.dispatch_links($1::int)", {std::to_string(kBatch)});
     if (!rows.empty() && rows[0][0]) taken = std::stoi(*rows[0][0]);
   });
   return taken == kBatch;

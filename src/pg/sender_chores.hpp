@@ -8,7 +8,7 @@
 namespace abdm_pg {
 
 // Link requests the HMIS's inserts recorded become gateway calls here, after their commit,
-// batched per patient (abdm_hip.dispatch_links), so the HMIS's transaction stays short. Returns
+// batched per patient (abdm_hip_internal.dispatch_links), so the HMIS's transaction stays short. Returns
 // true when it took a full batch (more are probably waiting).
 bool dispatch_link_requests();
 

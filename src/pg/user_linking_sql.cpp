@@ -1,13 +1,14 @@
 // SQL access to the core's user-initiated discovery and linking rules, for the handlers of
 // sql/schema/75_user_linking.sql:
 //
-//   abdm_hip.match_patients(discover jsonb, candidates jsonb, yob_tolerance int, name_threshold real)
-//       → jsonb            the discover message (receive()'s parsed form) against candidate rows
-//   abdm_hip.otp_generate() → text               6 digits from OpenSSL's CSPRNG
-//   abdm_hip.otp_hash(otp text) → text           salted PBKDF2 hash, the only form ever stored
-//   abdm_hip.otp_verify(otp text, stored text) → boolean
-//   abdm_hip.mask_mobile(mobile text) → text      communicationHint "98******32"
-//   abdm_hip.check_link_confirm(otp, otp_hash, expires_at, attempts, max_attempts, at)
+//   abdm_hip_internal.match_patients(hip_id text, request_id uuid, candidates jsonb,
+//       yob_tolerance int, name_threshold real) → jsonb
+//                          the discover request receive() is handling against candidate rows
+//   abdm_hip_internal.otp_generate() → text               6 digits from OpenSSL's CSPRNG
+//   abdm_hip_internal.otp_hash(otp text) → text           salted PBKDF2 hash, the only form ever stored
+//   abdm_hip_internal.otp_verify(otp text, stored text) → boolean
+//   abdm_hip_internal.mask_mobile(mobile text) → text      communicationHint "98******32"
+//   abdm_hip_internal.check_link_confirm(otp, otp_hash, expires_at, attempts, max_attempts, at)
 //       → jsonb            {"outcome", "code", "message", "attemptsAfter"}
 //
 // The candidate look-ups stay in SQL (indexed); only the decision is C++.
@@ -28,17 +29,15 @@ extern "C" {
 #include "core/abdm/otp.hpp"
 #include "core/abdm/time.hpp"
 #include "pg/datum.hpp"
+#include "pg/received_message.hpp"
 
 namespace abdm_pg {
 namespace {
 
 namespace proto = abdm::proto;
 
-nlohmann::json match(const nlohmann::json& discover, const nlohmann::json& candidates, int yob_tolerance,
+nlohmann::json match(const proto::DiscoverRequest& request, const nlohmann::json& candidates, int yob_tolerance,
                      double name_threshold) {
-  // The message as receive() hands it to the handler (to_json of the parsed discover request);
-  // parsing it again gives the same request (inbound.hpp), so the core's match_query applies.
-  const proto::DiscoverRequest request = proto::parse_discover(discover);
   const std::vector<proto::Candidate> cs = proto::candidates_from_json(candidates);
   proto::MatchPolicy policy;
   if (yob_tolerance < 0 || yob_tolerance > 50)
@@ -61,11 +60,13 @@ extern "C" {
 PG_FUNCTION_INFO_V1(abdm_match_patients);
 PGDLLEXPORT Datum abdm_match_patients(PG_FUNCTION_ARGS) {
   return abdm_pg::guarded([&]() -> Datum {
-    nlohmann::json discover = abdm_pg::arg_jsonb(fcinfo, 0);
-    nlohmann::json candidates = abdm_pg::arg_jsonb(fcinfo, 1);
-    const int tolerance = PG_GETARG_INT32(2);
-    const double threshold = PG_GETARG_FLOAT4(3);
-    return abdm_pg::jsonb_datum(abdm_pg::match(discover, candidates, tolerance, threshold));
+    // The discover request as receive() parsed it, not its JSON again.
+    const auto& request = abdm_pg::received_body<abdm::proto::DiscoverRequest>(
+        abdm_pg::arg_text(fcinfo, 0), abdm_pg::arg_uuid_text(fcinfo, 1), abdm::proto::MessageKind::kDiscover);
+    nlohmann::json candidates = abdm_pg::arg_jsonb(fcinfo, 2);
+    const int tolerance = PG_GETARG_INT32(3);
+    const double threshold = PG_GETARG_FLOAT4(4);
+    return abdm_pg::jsonb_datum(abdm_pg::match(request, candidates, tolerance, threshold));
   });
 }
 

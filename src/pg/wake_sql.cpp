@@ -12,14 +12,14 @@ extern "C" {
 extern "C" {
 PG_FUNCTION_INFO_V1(abdm_wake_sender);
 PGDLLEXPORT Datum abdm_wake_sender(PG_FUNCTION_ARGS) {
-  if (!CALLED_AS_TRIGGER(fcinfo)) ereport(ERROR, (errmsg("abdm_hip.wake_sender() is a trigger function")));
+  if (!CALLED_AS_TRIGGER(fcinfo)) ereport(ERROR, (errmsg("abdm_hip_internal.wake_sender() is a trigger function")));
   abdm_pg::wake_worker_at_commit(abdm_pg::WorkerKind::kSender);
   return PointerGetDatum(nullptr);
 }
 
 PG_FUNCTION_INFO_V1(abdm_wake_transfer);
 PGDLLEXPORT Datum abdm_wake_transfer(PG_FUNCTION_ARGS) {
-  if (!CALLED_AS_TRIGGER(fcinfo)) ereport(ERROR, (errmsg("abdm_hip.wake_transfer() is a trigger function")));
+  if (!CALLED_AS_TRIGGER(fcinfo)) ereport(ERROR, (errmsg("abdm_hip_internal.wake_transfer() is a trigger function")));
   abdm_pg::wake_worker_at_commit(abdm_pg::WorkerKind::kTransfer);
   return PointerGetDatum(nullptr);
 }

@@ -3,7 +3,7 @@
 //
 // Each turn of the loop: claim due rows (FOR UPDATE SKIP LOCKED, a lease, attempts + 1) in a short
 // transaction; send them with the V3 headers and the shared gateway session token; record each
-// outcomes through abdm_hip.outbox_record_batch() in a new transaction. The REQUEST-ID is the row's
+// outcomes through abdm_hip_internal.outbox_record_batch() in a new transaction. The REQUEST-ID is the row's
 // request_id, so a retry carries the same id and the gateway can dedupe it. The HTTP work happens
 // outside any transaction; only this process's main thread calls PostgreSQL.
 extern "C" {
@@ -60,12 +60,12 @@ struct Outcome {
   long long delay_ms;
 };
 
-// The claim (the rule lives in abdm_hip.outbox_claim, sql/schema/50_outbox.sql): due rows, oldest
+// The claim (the rule lives in abdm_hip_internal.outbox_claim, sql/schema/50_outbox.sql): due rows, oldest
 // first, leased for long enough for the slowest call. $3 false: no gateway client id is configured,
 // so only rows for absolute URLs (an SMS hook) are taken.
-constexpr const char* kClaimSql = "SELECT * FROM abdm_hip.outbox_claim($1::int, $2::int, $3::boolean)";
+constexpr const char* kClaimSql = "SELECT * FROM abdm_hip_internal.outbox_claim($1::int, $2::int, $3::boolean)";
 
-constexpr const char* kRecordSql = "SELECT abdm_hip.outbox_record_batch($1::jsonb)";
+constexpr const char* kRecordSql = "SELECT abdm_hip_internal.outbox_record_batch($1::jsonb)";
 
 std::string read_secret_file(const std::string& path) {
   std::ifstream in(path);
@@ -358,7 +358,7 @@ class Sender final : public WorkerTurn {
     }
   }
 
-  // All outcomes of a turn go to abdm_hip.outbox_record_batch() as one JSON array (set-based; a
+  // All outcomes of a turn go to abdm_hip_internal.outbox_record_batch() as one JSON array (set-based; a
   // call per row would cost more than the HTTP work at thousands of deliveries per second).
   static std::string outcomes_json(const std::vector<Outcome>& outcomes) {
     json batch = json::array();

@@ -85,10 +85,10 @@ RETURNING r.hip_id, r.transaction_id, r.consent_id, r.data_push_url, r.key_mater
 )SQL";
 
 // The rules (which records may leave, whether the consent still allows it) live in SQL and the
-// core: abdm_hip.transfer_records, abdm_hip.transfer_consent_problem (sql/schema/85_hi_request.sql).
-constexpr const char* kConsentProblemSql = "SELECT abdm_hip.transfer_consent_problem($1, $2::uuid)";
+// core: abdm_hip_internal.transfer_records, abdm_hip_internal.transfer_consent_problem (sql/schema/85_hi_request.sql).
+constexpr const char* kConsentProblemSql = "SELECT abdm_hip_internal.transfer_consent_problem($1, $2::uuid)";
 constexpr const char* kRecordIdsSql =
-    "SELECT id, care_context_ref, stored_bytes FROM abdm_hip.transfer_records($1, $2::uuid)";
+    "SELECT id, care_context_ref, stored_bytes FROM abdm_hip_internal.transfer_records($1, $2::uuid)";
 constexpr const char* kBundlesSql =
     "SELECT id, bundle::text FROM abdm_hip.health_record WHERE hip_id = $1 AND id = ANY ($2::bigint[])";
 // One read takes records in list order until this many stored bytes (or kReadRecords records):
@@ -264,7 +264,7 @@ class Transfer final : public WorkerTurn {
     in_transaction("abdm_hip transfer: finish", [&] {
       json delivered = json::object();
       for (const auto& [ref, t] : tally) delivered[ref] = {{"entries", t.entries}, {"bytes", t.bytes}};
-      spi_query("SELECT abdm_hip.transfer_finished($1, $2::uuid, $3::boolean, $4, $5::jsonb)",
+      spi_query("SELECT abdm_hip_internal.transfer_finished($1, $2::uuid, $3::boolean, $4, $5::jsonb)",
                 {c.hip_id, c.transaction_id, transferred ? "true" : "false",
                  reason.empty() ? SqlValue() : SqlValue(reason), delivered.dump()});
     });

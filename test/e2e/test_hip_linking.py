@@ -321,7 +321,7 @@ class SenderResilience(unittest.TestCase):
     def test_a_sql_error_in_the_worker_is_logged_not_fatal(self):
         pid = q1(self.db, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abdm_hip sender'")["pid"]
         # Break the worker's own query for a while: every turn now fails inside SPI.
-        q(self.db, "ALTER FUNCTION abdm_hip.dispatch_links(int) RENAME TO dispatch_links_broken")
+        q(self.db, "ALTER FUNCTION abdm_hip_internal.dispatch_links(int) RENAME TO dispatch_links_broken")
         try:
             add_patient(self.db, "P-ERR", abha="error.path@sbx")
             add_care_contexts(self.db, "P-ERR", ("OPD-90", ["Prescription"]))

@@ -35,12 +35,12 @@ StoredConsent stored_consent(const ConsentNotify& notification);
 // Whether a stored consent allows sharing with this HIP now: nullopt, or the refusal (unknown →
 // ABDM-1001, another HIP's → ABDM-1035, not GRANTED → ABDM-1062, past dataEraseAt → ABDM-1061).
 // The first part of check_hi_request, and what the transfer worker asks again before and after
-// packaging (abdm_hip.transfer_consent_problem), so a revocation meanwhile stops the push.
+// packaging (abdm_hip_internal.transfer_consent_problem), so a revocation meanwhile stops the push.
 std::optional<HiRequestVerdict> consent_refusal(const std::optional<StoredConsent>& consent,
                                                 std::string_view consent_id, std::string_view hip_id, TimePoint now);
 
 // The one decision on a health-information request, used by its handler
-// (abdm_hip.check_hi_request, sql/schema/85_hi_request.sql). `consent` is the stored consent with
+// (abdm_hip_internal.check_hi_request, sql/schema/85_hi_request.sql). `consent` is the stored consent with
 // the request's id, or nullopt when none is known; `hip_id` the X-HIP-ID the request arrived
 // with. In order: unknown → ABDM-1001 "No data found"; another HIP's consent → ABDM-1035
 // "Invalid HIP ID" (its status is not disclosed); not GRANTED → ABDM-1062; past dataEraseAt →

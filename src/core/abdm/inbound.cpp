@@ -10,6 +10,7 @@
 #include "core/abdm/hi_type.hpp"
 #include "core/abdm/json_read.hpp"
 #include "core/abdm/matching.hpp"
+#include "core/abdm/message_kinds.hpp"
 #include "core/abdm/uuid.hpp"
 #include "core/util/base64.hpp"
 #include "core/util/error.hpp"
@@ -24,28 +25,6 @@ using namespace json_read;
 
 namespace {
 
-struct Route {
-  std::string_view suffix;  // after ".../v3/"
-  MessageKind kind;
-};
-
-constexpr std::array<Route, 14> kRoutes = {{
-    {"hip/patient/care-context/discover", MessageKind::kDiscover},
-    {"hip/link/care-context/init", MessageKind::kLinkInit},
-    {"hip/link/care-context/confirm", MessageKind::kLinkConfirm},
-    {"consent/request/hip/notify", MessageKind::kConsentNotify},
-    {"hip/health-information/request", MessageKind::kHiRequest},
-    {"hip/token/on-generate-token", MessageKind::kOnGenerateToken},
-    {"link/on_carecontext", MessageKind::kOnCareContext},
-    {"hip/link/on-carecontext", MessageKind::kOnCareContext},
-    {"link/on-care-context", MessageKind::kOnCareContext},
-    {"link/on-carecontext", MessageKind::kOnCareContext},
-    {"links/context/on-notify", MessageKind::kContextOnNotify},
-    {"patients/sms/on-notify", MessageKind::kSmsOnNotify},
-    {"patients/status/notify", MessageKind::kPatientStatusNotify},
-    {"hip/patients/status/notify", MessageKind::kPatientStatusNotify},
-}};
-
 [[noreturn]] void not_found(std::string_view path) {
   throw ProtocolError(404, code::kValidation, sqlstate_ext::kUndefinedObject, "path",
                       "no such endpoint: " + utf8_clip(path, 200));
@@ -53,37 +32,9 @@ constexpr std::array<Route, 14> kRoutes = {{
 
 }  // namespace
 
-std::string_view kind_name(MessageKind kind) {
-  switch (kind) {
-    case MessageKind::kDiscover: return "discover";
-    case MessageKind::kLinkInit: return "link_init";
-    case MessageKind::kLinkConfirm: return "link_confirm";
-    case MessageKind::kConsentNotify: return "consent_notify";
-    case MessageKind::kHiRequest: return "hi_request";
-    case MessageKind::kOnGenerateToken: return "on_generate_token";
-    case MessageKind::kOnCareContext: return "on_carecontext";
-    case MessageKind::kContextOnNotify: return "context_on_notify";
-    case MessageKind::kSmsOnNotify: return "sms_on_notify";
-    case MessageKind::kPatientStatusNotify: return "patient_status_notify";
-  }
-  return "unknown";
-}
+std::string_view kind_name(MessageKind kind) { return message_kind(kind).name; }
 
-std::string_view canonical_path(MessageKind kind) {
-  switch (kind) {
-    case MessageKind::kDiscover: return "/api/v3/hip/patient/care-context/discover";
-    case MessageKind::kLinkInit: return "/api/v3/hip/link/care-context/init";
-    case MessageKind::kLinkConfirm: return "/api/v3/hip/link/care-context/confirm";
-    case MessageKind::kConsentNotify: return "/api/v3/consent/request/hip/notify";
-    case MessageKind::kHiRequest: return "/api/v3/hip/health-information/request";
-    case MessageKind::kOnGenerateToken: return "/api/v3/hip/token/on-generate-token";
-    case MessageKind::kOnCareContext: return "/api/v3/link/on_carecontext";
-    case MessageKind::kContextOnNotify: return "/api/v3/links/context/on-notify";
-    case MessageKind::kSmsOnNotify: return "/api/v3/patients/sms/on-notify";
-    case MessageKind::kPatientStatusNotify: return "/api/v3/patients/status/notify";
-  }
-  return "";
-}
+std::string_view canonical_path(MessageKind kind) { return message_kind(kind).path; }
 
 MessageKind route_path(std::string_view path) {
   std::string_view p = path;
@@ -98,8 +49,11 @@ MessageKind route_path(std::string_view path) {
   const auto v3 = p.find("/v3/");
   if (v3 == std::string_view::npos) not_found(path);
   const std::string_view suffix = p.substr(v3 + 4);
-  for (const Route& r : kRoutes)
-    if (suffix == r.suffix) return r.kind;
+  for (const MessageKindSpec& k : message_kinds()) {
+    if (suffix == k.path.substr(std::string_view("/api/v3/").size())) return k.kind;
+    for (std::string_view alias : k.aliases)
+      if (!alias.empty() && suffix == alias) return k.kind;
+  }
   not_found(path);
 }
 
@@ -512,19 +466,7 @@ InboundMessage parse_inbound(MessageKind kind, const json& body) {
     throw ProtocolError(400, code::kBodyMissing, sqlstate::kNotNull, "body", "Request body missing");
   if (!body.is_object())
     throw ProtocolError(400, code::kValidation, sqlstate::kInvalidParameter, "body", "must be a JSON object");
-  switch (kind) {
-    case MessageKind::kDiscover: return {kind, parse_discover(body)};
-    case MessageKind::kLinkInit: return {kind, parse_link_init(body)};
-    case MessageKind::kLinkConfirm: return {kind, parse_link_confirm(body)};
-    case MessageKind::kConsentNotify: return {kind, parse_consent_notify(body)};
-    case MessageKind::kHiRequest: return {kind, parse_hi_request(body)};
-    case MessageKind::kOnGenerateToken: return {kind, parse_on_generate_token(body)};
-    case MessageKind::kOnCareContext: return {kind, parse_on_carecontext(body)};
-    case MessageKind::kContextOnNotify: return {kind, parse_context_on_notify(body)};
-    case MessageKind::kSmsOnNotify: return {kind, parse_sms_on_notify(body)};
-    case MessageKind::kPatientStatusNotify: return {kind, parse_patient_status_notify(body)};
-  }
-  throw Error(sqlstate::kInternal, "kind", "unknown message kind");
+  return {kind, message_kind(kind).parse(body)};
 }
 
 InboundMessage parse_inbound(std::string_view path, const json& body) {

@@ -4,6 +4,7 @@
 #include "core/abdm/inbound.hpp"
 
 #include "core/abdm/matching.hpp"
+#include "core/abdm/message_kinds.hpp"
 #include "core/abdm/text.hpp"
 #include "core/abdm/time.hpp"
 
@@ -167,7 +168,7 @@ json to_json(const PatientStatusNotify& m) {
 }
 
 json to_json(const InboundMessage& message) {
-  json j = std::visit([](const auto& m) { return to_json(m); }, message.body);
+  json j = message_kind(message.kind).to_json(message.body);
   j["kind"] = kind_name(message.kind);
   return j;
 }

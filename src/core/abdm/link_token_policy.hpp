@@ -1,7 +1,7 @@
 // What a refused link-token request means for the next one (NHA "Sandbox Documentation
 // (ABDM_Milestone 2)" v2.8 §4.3.2 and its error list): the one rule, used whether the refusal
 // arrives in on-generate-token or as the answer to the generate-token call itself
-// (abdm_hip.refuse_link_token, sql/schema/60_hip_linking.sql).
+// (abdm_hip_internal.refuse_link_token, sql/schema/60_hip_linking.sql).
 #pragma once
 #if defined(POSTGRES_H) && !defined(ABDM_PG_GLUE)
 static_assert(false, "src/core must not include PostgreSQL headers");

@@ -54,7 +54,7 @@ const OutboundEndpoint& outbound_endpoint(OutboundKind kind);
 // By `name`; nullptr when unknown.
 const OutboundEndpoint* find_outbound_endpoint(std::string_view name);
 
-// Headers: what the outbox row stores is set by abdm_hip.enqueue() (X-HIP-ID) and the link step
+// Headers: what the outbox row stores is set by abdm_hip_internal.enqueue() (X-HIP-ID) and the link step
 // (X-LINK-TOKEN); the rest is added at send time by net/v3_headers.hpp.
 
 // ---------------------------------------------------------------------------------------------

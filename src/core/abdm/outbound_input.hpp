@@ -1,6 +1,6 @@
 // The outbound builders (outbound.hpp) behind one entry: a message kind and a small JSON object
 // named after the builder's arguments, read with json_read, so a bad input names its field
-// ("input.transactionId is required"). abdm_hip.build_message(kind, input) is this function: the
+// ("input.transactionId is required"). abdm_hip_internal.build_message(kind, input) is this function: the
 // SQL state machine never hand-builds a wire body.
 #pragma once
 #if defined(POSTGRES_H) && !defined(ABDM_PG_GLUE)

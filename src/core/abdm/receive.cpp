@@ -3,6 +3,8 @@
 #include <cctype>
 #include <string>
 
+#include "core/abdm/message_kinds.hpp"
+
 namespace abdm::proto {
 
 int accepted_status(MessageKind) { return 202; }
@@ -65,11 +67,12 @@ Triage triage_inbound_text(std::string_view path, const nlohmann::json& headers,
   });
 }
 
-nlohmann::json inbound_check(std::string_view path, const nlohmann::json& headers, const nlohmann::json& body,
-                             TimePoint now, const HeaderPolicy& policy) {
-  const Triage t = triage_inbound(path, headers, body, now, policy);
+nlohmann::json inbound_check_result(const Triage& t, const nlohmann::json& headers) {
   nlohmann::json result{{"headers", storable_headers(headers)}};
-  if (t.kind) result["kind"] = std::string(kind_name(*t.kind));
+  if (t.kind) {
+    result["kind"] = std::string(kind_name(*t.kind));
+    result["handler"] = std::string(message_kind(*t.kind).handler);
+  }
   if (t.accepted) {
     result["requestId"] = t.accepted->headers.request_id;
     result["hipId"] = t.accepted->headers.hip_id;
@@ -86,6 +89,11 @@ nlohmann::json inbound_check(std::string_view path, const nlohmann::json& header
   result["status"] = t.http_status;
   result["error"] = t.reply_body["error"];
   return result;
+}
+
+nlohmann::json inbound_check(std::string_view path, const nlohmann::json& headers, const nlohmann::json& body,
+                             TimePoint now, const HeaderPolicy& policy) {
+  return inbound_check_result(triage_inbound(path, headers, body, now, policy), headers);
 }
 
 }  // namespace abdm::proto

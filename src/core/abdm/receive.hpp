@@ -46,8 +46,9 @@ Triage triage_inbound(std::string_view path, const nlohmann::json& headers, cons
 Triage triage_inbound_text(std::string_view path, const nlohmann::json& headers, std::string_view body_text,
                            TimePoint now, const HeaderPolicy& policy = {});
 
-// What receive() (sql/schema/70_receive.sql, through abdm_hip.inbound_check) needs before it
-// touches a table: {"headers": the headers minus credentials, "kind", "requestId", "hipId",
+// What receive() (sql/schema/70_receive.sql, through abdm_hip_internal.inbound_check) needs
+// before it touches a table: {"headers": the headers minus credentials, "kind", "handler" (the
+// kind's SQL handler, core/abdm/message_kinds), "requestId", "hipId",
 // "ok": true, "message": the normalised message} or, refused, {"ok": false, "status", "error":
 // {"code", "message"}}, with kind, requestId and hipId kept as far as they could be read, for the
 // inbox. Never throws for bad input.
@@ -57,5 +58,8 @@ nlohmann::json inbound_check(std::string_view path, const nlohmann::json& header
 // HTTP status of an accepted message: 202 for every path. (NHA M2 v2.8 prints 200 for discover
 // and link init; both are 2xx, which is all the gateway checks.)
 int accepted_status(MessageKind kind);
+
+// inbound_check's answer for a triage already made (the SQL glue keeps the typed message too).
+nlohmann::json inbound_check_result(const Triage& t, const nlohmann::json& headers);
 
 }  // namespace abdm::proto
