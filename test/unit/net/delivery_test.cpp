@@ -62,6 +62,13 @@ std::vector<Outcome> run(DeliveryEngine& e, std::size_t n) {
   return all;
 }
 
+// Submits one delivery and polls until its outcome.
+Outcome deliver(DeliveryEngine& e, Delivery d) {
+  e.submit(std::move(d));
+  std::vector<Outcome> out = run(e, 1);
+  return out.empty() ? Outcome{} : std::move(out.front());
+}
+
 std::vector<RecordedRequest> calls_to(const LoopbackServer& s, const std::string& path) {
   std::vector<RecordedRequest> out;
   for (RecordedRequest& r : s.recorded())
@@ -82,14 +89,15 @@ TEST(Delivery, SuccessIsSentWithTheResponse) {
   EXPECT_EQ(engine.in_flight(), 1u);
   const std::vector<Outcome> out = run(engine, 1);
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].id, 7);
-  EXPECT_EQ(out[0].owner, "IN2710000001");
-  EXPECT_EQ(out[0].kind, OutcomeKind::kSent);
-  EXPECT_EQ(out[0].http_status, 200);
-  EXPECT_EQ(out[0].response, R"({"n":7})");
-  EXPECT_EQ(out[0].reason, "");
+  const Outcome& o = out[0];
+  EXPECT_EQ(o.id, 7);
+  EXPECT_EQ(o.owner, "IN2710000001");
+  EXPECT_EQ(o.kind, OutcomeKind::kSent);
+  EXPECT_EQ(o.http_status, 200);
+  EXPECT_EQ(o.response, R"({"n":7})");
+  EXPECT_EQ(o.reason, "");
   EXPECT_EQ(engine.in_flight(), 0u);
-  EXPECT_STREQ(outcome_name(out[0].kind), "sent");
+  EXPECT_STREQ(outcome_name(o.kind), "sent");
 }
 
 TEST(Delivery, ServerErrorIsRetriedWithADelayInThePolicysBounds) {
@@ -134,14 +142,12 @@ TEST(Delivery, ClientErrorFailsWithTheBodyInTheReason) {
   LoopbackServer server;
   CachedTokenSource none([] { return std::string(); });
   DeliveryEngine engine(none);
-  engine.submit(delivery(server, 3, "/status/400?body=no-such-patient", HeaderStyle::kHook));
-  const std::vector<Outcome> out = run(engine, 1);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].kind, OutcomeKind::kFailed);
-  EXPECT_EQ(out[0].http_status, 400);
-  EXPECT_EQ(out[0].reason, "HTTP 400: no-such-patient");
-  EXPECT_EQ(out[0].response, "no-such-patient");
-  EXPECT_EQ(out[0].delay, 0ms);
+  const Outcome o = deliver(engine, delivery(server, 3, "/status/400?body=no-such-patient", HeaderStyle::kHook));
+  EXPECT_EQ(o.kind, OutcomeKind::kFailed);
+  EXPECT_EQ(o.http_status, 400);
+  EXPECT_EQ(o.reason, "HTTP 400: no-such-patient");
+  EXPECT_EQ(o.response, "no-such-patient");
+  EXPECT_EQ(o.delay, 0ms);
   EXPECT_EQ(calls_to(server, "/status/400").size(), 1u) << "not retried";
 }
 
@@ -154,11 +160,9 @@ TEST(Delivery, ARefusedTokenIsRenewedAndTheCallRetriedOnce) {
   tokens.configure(session_config(server));
   DeliveryEngine engine(tokens);
   // Accepts only the second token: the first call is refused, the retry with token-2 goes through.
-  engine.submit(delivery(server, 1, "/bearer/token-2", HeaderStyle::kGatewayV3));
-  const std::vector<Outcome> out = run(engine, 1);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].kind, OutcomeKind::kSent);
-  EXPECT_EQ(out[0].http_status, 202);
+  const Outcome o = deliver(engine, delivery(server, 1, "/bearer/token-2", HeaderStyle::kGatewayV3));
+  EXPECT_EQ(o.kind, OutcomeKind::kSent);
+  EXPECT_EQ(o.http_status, 202);
   EXPECT_EQ(server.sessions_issued.load(), 2);
   EXPECT_EQ(established, 2);
   const auto calls = calls_to(server, "/bearer/token-2");
@@ -173,12 +177,10 @@ TEST(Delivery, ASecondRefusalFails) {
   SessionTokenSource tokens;
   tokens.configure(session_config(server));
   DeliveryEngine engine(tokens);
-  engine.submit(delivery(server, 1, "/status/401", HeaderStyle::kGatewayV3));
-  const std::vector<Outcome> out = run(engine, 1);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].kind, OutcomeKind::kFailed);
-  EXPECT_EQ(out[0].http_status, 401);
-  EXPECT_NE(out[0].reason.find("still refused after a session renewal"), std::string::npos) << out[0].reason;
+  const Outcome o = deliver(engine, delivery(server, 1, "/status/401", HeaderStyle::kGatewayV3));
+  EXPECT_EQ(o.kind, OutcomeKind::kFailed);
+  EXPECT_EQ(o.http_status, 401);
+  EXPECT_NE(o.reason.find("still refused after a session renewal"), std::string::npos) << o.reason;
   EXPECT_EQ(calls_to(server, "/status/401").size(), 2u) << "retried once, not in a loop";
   EXPECT_EQ(server.sessions_issued.load(), 2);
 }
@@ -187,10 +189,8 @@ TEST(Delivery, ARefusalOfABorrowedTokenIsRetriedLater) {
   LoopbackServer server;
   CachedTokenSource cached([] { return std::string("borrowed"); });
   DeliveryEngine engine(cached);
-  engine.submit(delivery(server, 1, "/status/401", HeaderStyle::kDataPush));
-  const std::vector<Outcome> out = run(engine, 1);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].kind, OutcomeKind::kRetry) << "the sender renews the token; the next attempt reads it";
+  const Outcome o = deliver(engine, delivery(server, 1, "/status/401", HeaderStyle::kDataPush));
+  EXPECT_EQ(o.kind, OutcomeKind::kRetry) << "the sender renews the token; the next attempt reads it";
   EXPECT_EQ(calls_to(server, "/status/401").size(), 1u);
 }
 
@@ -240,7 +240,7 @@ TEST(Delivery, DeliveriesWaitForABorrowedTokenToo) {
   published = "late-token";
   const std::vector<Outcome> out = run(engine, 1);
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].kind, OutcomeKind::kSent);
+  EXPECT_EQ(out[0].kind, OutcomeKind::kSent) << out[0].reason;
   const auto calls = calls_to(server, "/gw");
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(header(calls[0], "authorization"), "Bearer late-token");
@@ -303,8 +303,7 @@ TEST(Delivery, HookHeadersCarryNoGatewayCredentials) {
   Delivery d = delivery(server, 1, "/hook", HeaderStyle::kHook);
   d.extra_headers = {{"X-Sms-Key", "k1"}};
   const std::string rid = d.request_id;
-  engine.submit(std::move(d));
-  run(engine, 1);
+  deliver(engine, std::move(d));
   const auto calls = calls_to(server, "/hook");
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(header(calls[0], "request-id"), rid);
@@ -322,8 +321,7 @@ TEST(Delivery, DataPushHeadersCarryTheTokenWhenThereIsOne) {
   std::string published = "shared-token";
   CachedTokenSource cached([&] { return published; });
   DeliveryEngine engine(cached);
-  engine.submit(delivery(server, 1, "/push1", HeaderStyle::kDataPush));
-  run(engine, 1);
+  deliver(engine, delivery(server, 1, "/push1", HeaderStyle::kDataPush));
   published.clear();  // no token: the push goes without Authorization, it does not wait
   engine.submit(delivery(server, 2, "/push2", HeaderStyle::kDataPush));
   EXPECT_EQ(engine.waiting(), 0u);
@@ -347,8 +345,7 @@ TEST(Delivery, GatewayHeadersCarryTheLinkToken) {
   DeliveryEngine engine(cached);
   Delivery d = delivery(server, 1, "/gw", HeaderStyle::kGatewayV3);
   d.link_token = "link-abc";
-  engine.submit(std::move(d));
-  run(engine, 1);
+  deliver(engine, std::move(d));
   const auto calls = calls_to(server, "/gw");
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(header(calls[0], "authorization"), "Bearer gw-token");
@@ -372,15 +369,13 @@ TEST(Delivery, ABodyFileIsSentAndTheResponseKeptTo64KiB) {
   d.body.clear();
   d.body_file = path;
   d.body_file_size = content.size();
-  engine.submit(std::move(d));
-  const std::vector<Outcome> out = run(engine, 1);
+  const Outcome o = deliver(engine, std::move(d));
   std::remove(path);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].kind, OutcomeKind::kSent);
+  EXPECT_EQ(o.kind, OutcomeKind::kSent);
   const auto calls = calls_to(server, "/echo");
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].body, content);
-  EXPECT_EQ(out[0].response, content.substr(0, DeliveryEngine::kMaxResponseBytes));
+  EXPECT_EQ(o.response, content.substr(0, DeliveryEngine::kMaxResponseBytes));
 }
 
 TEST(Delivery, ADeliveryThatCannotBeSentIsRetriedThenFailed) {
