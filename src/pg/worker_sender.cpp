@@ -2,10 +2,12 @@
 // absolute URLs such as an SMS hook) with libcurl multi, many calls in flight at once.
 //
 // Each turn of the loop: claim due rows (FOR UPDATE SKIP LOCKED, a lease, attempts + 1) in a short
-// transaction; send them with the V3 headers and the shared gateway session token; record each
-// outcomes through abdm_hip_internal.outbox_record_batch() in a new transaction. The REQUEST-ID is the row's
-// request_id, so a retry carries the same id and the gateway can dedupe it. The HTTP work happens
-// outside any transaction; only this process's main thread calls PostgreSQL.
+// transaction; hand them to the delivery engine (core/net/delivery: V3 headers with the shared
+// gateway session token, the retry and failure rules); record the engine's outcomes through
+// abdm_hip_internal.outbox_record_batch() in a new transaction. The REQUEST-ID is the row's request_id, so a
+// retry carries the same id and the gateway can dedupe it. The HTTP work happens outside any
+// transaction; only this process's main thread calls PostgreSQL. What stays here is PostgreSQL's:
+// the claim, the record, the settings and the secret, and deferring rows while unconfigured.
 extern "C" {
 #include "postgres.h"
 #include "fmgr.h"
@@ -16,19 +18,15 @@ extern "C" {
 
 #include <chrono>
 #include <fstream>
-#include <optional>
-#include <random>
 #include <sstream>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "core/net/gateway_session.hpp"
-#include "core/net/http_multi.hpp"
-#include "core/net/retry_policy.hpp"
-#include "core/net/v3_headers.hpp"
+#include "core/net/delivery.hpp"
+#include "core/net/token_source.hpp"
+#include "core/util/error.hpp"
 #include "pg/gucs.hpp"
 #include "pg/sender_chores.hpp"
 #include "pg/spi.hpp"
@@ -37,28 +35,8 @@ extern "C" {
 namespace abdm_pg {
 namespace {
 
-using Clock = std::chrono::system_clock;
 using nlohmann::json;
 namespace net = abdm::net;
-
-constexpr std::int64_t kSessionRequestId = -1;
-
-struct Row {
-  std::int64_t id = 0;
-  std::string hip_id, kind, target, method, request_id, body;
-  json headers;
-  int attempts = 0;
-  int auth_renewals = 0;
-  std::uint64_t token_generation = 0;
-  bool to_gateway() const { return !target.empty() && target[0] == '/'; }
-};
-
-struct Outcome {
-  std::int64_t id;
-  std::string hip_id, outcome, error, response;
-  long http_status;
-  long long delay_ms;
-};
 
 // The claim (the rule lives in abdm_hip_internal.outbox_claim, sql/schema/50_outbox.sql): due rows, oldest
 // first, leased for long enough for the slowest call. $3 false: no gateway client id is configured,
@@ -66,6 +44,9 @@ struct Outcome {
 constexpr const char* kClaimSql = "SELECT * FROM abdm_hip_internal.outbox_claim($1::int, $2::int, $3::boolean)";
 
 constexpr const char* kRecordSql = "SELECT abdm_hip_internal.outbox_record_batch($1::jsonb)";
+
+// Gateway rows that wait for configuration come back after this long, using up no attempt.
+constexpr auto kDeferDelay = std::chrono::seconds(30);
 
 std::string read_secret_file(const std::string& path) {
   std::ifstream in(path);
@@ -78,9 +59,27 @@ std::string read_secret_file(const std::string& path) {
   return s;
 }
 
+// Each renewal is logged; a new token is published in shared memory for the transfer worker (it
+// sends the token on data pushes).
+void on_session(net::SessionTokenSource::Event e, const net::GatewaySession& s) {
+  if (e == net::SessionTokenSource::Event::kFailed) {
+    log_warning("abdm_hip sender: gateway session failed: " + s.last_error());
+    return;
+  }
+  CachedToken cached;
+  cached.token = s.access_token();
+  cached.obtained_at_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(s.obtained_at().time_since_epoch()).count();
+  cached.expires_in_s =
+      std::chrono::duration_cast<std::chrono::seconds>(s.expires_at() - s.obtained_at()).count();
+  cached.generation = s.generation();
+  store_cached_token(cached);
+  log_line("abdm_hip sender: gateway session established");
+}
+
 class Sender final : public WorkerTurn {
  public:
-  Sender() : multi_(make_options()), rng_(std::random_device{}()) {}
+  Sender() : tokens_(on_session), engine_(tokens_, make_options()) {}
 
   // One turn of the loop, run when the latch was set (a commit queued work, a signal), when
   // libcurl has something to do, or when a wait ran out; returns true when more work can be done
@@ -93,55 +92,52 @@ class Sender final : public WorkerTurn {
     if (periodic) next_periodic_ = now + std::chrono::seconds(2);
     if (woken || more_links_ || periodic) more_links_ = dispatch_link_requests();
     // Whatever has finished (the loop waited for libcurl's sockets and timer with the latch).
-    std::vector<net::Result> done = multi_.poll(0);
+    std::vector<net::Outcome> outcomes = engine_.poll(0);
     // A few outcomes alone would cost a transaction (and a WAL flush) each: while fewer than an
     // eighth of the cap have finished, take what else finishes within the next 2 ms.
     const auto window_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
-    while (!done.empty() && !in_flight_.empty()) {
-      const bool few = static_cast<int>(done.size()) < std::max(1, abdm_max_in_flight / 8);
+    while (!outcomes.empty() && engine_.in_flight() > 0) {
+      const bool few = static_cast<int>(outcomes.size()) < std::max(1, abdm_max_in_flight / 8);
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           window_end - std::chrono::steady_clock::now()).count();
-      std::vector<net::Result> more = multi_.poll(few && left > 0 ? static_cast<int>(left) : 0);
+      std::vector<net::Outcome> more = engine_.poll(few && left > 0 ? static_cast<int>(left) : 0);
       if (more.empty()) break;
-      for (net::Result& r : more) done.push_back(std::move(r));
+      for (net::Outcome& o : more) outcomes.push_back(std::move(o));
     }
-    std::vector<Outcome> outcomes;
-    for (net::Result& r : done) handle_result(r, outcomes);
     // Claim in batches (an eighth of the cap at least) rather than a transaction per freed slot —
     // unless this turn's outcomes need a transaction anyway: then the claim rides along and the
     // freed slots are filled at once.
-    const int room = abdm_max_in_flight - static_cast<int>(in_flight_.size() + waiting_.size());
-    const bool claim_now = (woken || more_due_ || periodic || !waiting_.empty()) && room > 0 &&
-                           (room >= std::max(1, abdm_max_in_flight / 8) || in_flight_.empty() ||
+    const int room = abdm_max_in_flight - busy();
+    const bool claim_now = (woken || more_due_ || periodic || engine_.waiting() > 0) && room > 0 &&
+                           (room >= std::max(1, abdm_max_in_flight / 8) || engine_.in_flight() == 0 ||
                             !outcomes.empty());
     // This turn's outcomes and the next claim share one transaction.
+    std::vector<net::Delivery> claimed;
     if (!outcomes.empty() || claim_now) {
       std::string batch = outcomes_json(outcomes);
-      std::vector<SqlRow> claimed;
+      std::vector<SqlRow> rows;
       in_transaction("abdm_hip sender: record and claim", [&] {
         if (!outcomes.empty()) spi_query_kept(kRecordSql, {batch});
         if (claim_now)
-          claimed = spi_query_kept(kClaimSql, {std::to_string(room), std::to_string(lease_seconds()),
-                                               *abdm_client_id ? "true" : "false"});
+          rows = spi_query_kept(kClaimSql, {std::to_string(room), std::to_string(lease_seconds()),
+                                            *abdm_client_id ? "true" : "false"});
       });
-      if (claim_now) take_claimed(claimed, room);
+      if (claim_now) claimed = deliveries(rows, room);
     }
     if (periodic && !*abdm_client_id) chores_.warn_unconfigured();
-    ensure_session();
-    dispatch_waiting();
+    submit(std::move(claimed));
     chores_.housekeeping();
-    // Rows still waiting here wait for the gateway session (its call is in flight) or for
-    // configuration; in-flight calls wake the loop through wait_fd().
-    const int free_now = abdm_max_in_flight - static_cast<int>(in_flight_.size() + waiting_.size());
-    return more_links_ || (more_due_ && free_now > 0);
+    // Rows still waiting here wait for the gateway session (its call is in flight); in-flight
+    // calls wake the loop through wait_fd().
+    return more_links_ || (more_due_ && abdm_max_in_flight - busy() > 0);
   }
 
   // What the loop waits on besides its latch: libcurl's sockets (one epoll descriptor), for at
-  // most wait_ms() — libcurl's next timeout while calls are in flight, else a second.
-  int wait_fd() const override { return multi_.wait_fd(); }
+  // most wait_ms() — the engine's next timeout while calls are in flight, else a second.
+  int wait_fd() const override { return engine_.wait_fd(); }
   long wait_ms() const override {
-    const long curl_ms = multi_.timeout_ms();
-    return curl_ms < 0 ? 1000 : std::min(curl_ms, 1000L);
+    const long engine_ms = engine_.timeout_ms();
+    return engine_ms < 0 ? 1000 : std::min(engine_ms, 1000L);
   }
 
  private:
@@ -160,55 +156,82 @@ class Sender final : public WorkerTurn {
 
   static int lease_seconds() { return std::max(60, 2 * abdm_http_timeout_ms / 1000 + 30); }
 
-  void take_claimed(std::vector<SqlRow>& rows, int room) {
+  int busy() const { return static_cast<int>(engine_.in_flight() + engine_.waiting()); }
+
+  // The claimed rows as deliveries: a target that is a path goes to the gateway with the V3
+  // headers, an absolute URL (the SMS hook) with the hook's.
+  std::vector<net::Delivery> deliveries(std::vector<SqlRow>& rows, int room) {
     more_due_ = static_cast<int>(rows.size()) == room;
+    net::BackoffPolicy policy;
+    policy.max_attempts = abdm_max_attempts;
+    std::vector<net::Delivery> out;
+    out.reserve(rows.size());
     for (SqlRow& r : rows) {
-      Row row;
-      row.id = std::stoll(*r[0]);
-      row.hip_id = *r[1];
-      row.kind = *r[2];
-      row.target = *r[3];
-      row.method = *r[4];
-      row.request_id = *r[5];
-      row.headers = r[6] ? json::parse(*r[6]) : json::object();
-      row.body = r[7] ? *r[7] : "";
-      row.attempts = std::stoi(*r[8]);
-      waiting_.push_back(std::move(row));
+      net::Delivery d;
+      d.id = std::stoll(*r[0]);
+      d.owner = std::move(*r[1]);
+      const std::string& target = *r[3];
+      const bool to_gateway = !target.empty() && target[0] == '/';
+      d.style = to_gateway ? net::HeaderStyle::kGatewayV3 : net::HeaderStyle::kHook;
+      d.url = to_gateway ? abdm_gateway_url + target : target;
+      d.method = *r[4] == "GET" ? net::Method::kGet : net::Method::kPost;
+      d.request_id = std::move(*r[5]);
+      d.cm_id = abdm_cm_id;
+      // X-HIP-ID and X-LINK-TOKEN are header inputs; any other header the row carries goes as is.
+      const json headers = r[6] ? json::parse(*r[6]) : json::object();
+      for (auto it = headers.begin(); it != headers.end(); ++it) {
+        if (!it.value().is_string()) continue;
+        if (it.key() == "X-HIP-ID") d.hip_id = it.value().get<std::string>();
+        else if (it.key() == "X-LINK-TOKEN") d.link_token = it.value().get<std::string>();
+        else d.extra_headers.push_back({it.key(), it.value().get<std::string>()});
+      }
+      if (r[7]) d.body = std::move(*r[7]);
+      d.attempts_made = std::stoi(*r[8]);
+      d.timeout_ms = abdm_http_timeout_ms;
+      d.connect_timeout_ms = std::min<long>(abdm_http_timeout_ms, 10000);
+      d.ca_file = abdm_ca_file ? abdm_ca_file : "";
+      d.verify_tls = abdm_verify_tls;
+      d.backoff = policy;
+      out.push_back(std::move(d));
     }
+    return out;
   }
 
-  // (Re)builds the session when its configuration changed, and starts a renewal when one is due
-  // and some row needs the gateway.
-  void ensure_session() {
-    bool needs_gateway = false;
-    for (const Row& r : waiting_) needs_gateway |= r.to_gateway();
-    if (!needs_gateway) return;
+  // Gateway calls go with the session of the current settings; while there is none, they (and
+  // those already waiting for the token) are deferred.
+  void submit(std::vector<net::Delivery> claimed) {
+    bool gateway = engine_.waiting() > 0;
+    for (const net::Delivery& d : claimed) gateway |= d.style == net::HeaderStyle::kGatewayV3;
+    const std::string problem = gateway ? prepare_session() : "";
+    for (net::Delivery& d : claimed) engine_.submit(std::move(d));
+    if (!problem.empty()) record(engine_.defer_waiting(problem, kDeferDelay));
+  }
+
+  // (Re)configures the session when its settings changed; returns why gateway calls cannot go
+  // ("" when they can).
+  std::string prepare_session() {
     std::string config_key = std::string(abdm_gateway_url) + '\n' + abdm_client_id + '\n' + abdm_cm_id;
-    if (!session_ || config_key != session_key_) {
-      if (!*abdm_client_id) {
-        defer_waiting_gateway_rows("abdm_hip.client_id is not set");
-        return;
-      }
-      std::string secret = load_secret();
-      if (secret.empty()) {
-        defer_waiting_gateway_rows("the gateway client secret is not set (abdm_hip.set_client_secret)");
-        return;
-      }
-      net::SessionConfig cfg;
-      cfg.base_url = abdm_gateway_url;
-      cfg.client_id = abdm_client_id;
-      cfg.client_secret = secret;
-      cfg.cm_id = abdm_cm_id;
-      cfg.timeout_ms = abdm_http_timeout_ms;
-      cfg.ca_file = abdm_ca_file ? abdm_ca_file : "";
-      cfg.verify_tls = abdm_verify_tls;
-      session_.emplace(std::move(cfg));
-      session_key_ = config_key;
+    if (tokens_.configured() && config_key == session_key_) return "";
+    tokens_.reset();
+    session_key_.clear();
+    if (!*abdm_client_id) return "abdm_hip.client_id is not set";
+    std::string secret = load_secret();
+    if (secret.empty()) return "the gateway client secret is not set (abdm_hip.set_client_secret)";
+    net::SessionConfig cfg;
+    cfg.base_url = abdm_gateway_url;
+    cfg.client_id = abdm_client_id;
+    cfg.client_secret = std::move(secret);
+    cfg.cm_id = abdm_cm_id;
+    cfg.timeout_ms = abdm_http_timeout_ms;
+    cfg.ca_file = abdm_ca_file ? abdm_ca_file : "";
+    cfg.verify_tls = abdm_verify_tls;
+    try {
+      tokens_.configure(std::move(cfg));
+    } catch (const abdm::Error& e) {
+      return std::string("gateway session: ") + e.what();
     }
-    auto now = Clock::now();
-    if (session_->renewal_due(now)) {
-      multi_.submit(session_->build_renewal_request(kSessionRequestId, now));
-    }
+    session_key_ = std::move(config_key);
+    return "";
   }
 
   std::string load_secret() {
@@ -221,172 +244,33 @@ class Sender final : public WorkerTurn {
     return secret;
   }
 
-  // Rows that cannot be sent for want of configuration wait without using up an attempt.
-  void defer_waiting_gateway_rows(const std::string& reason) {
-    std::vector<Outcome> outcomes;
-    std::vector<Row> keep;
-    for (Row& r : waiting_) {
-      if (r.to_gateway())
-        outcomes.push_back(Outcome{r.id, r.hip_id, "defer", reason, "", 0, 30000});
-      else
-        keep.push_back(std::move(r));
-    }
-    waiting_ = std::move(keep);
-    if (!outcomes.empty()) record(outcomes);
-  }
-
-  // Rows that cannot be sent now go back to the queue with a delay and the reason.
-  void fail_waiting_gateway_rows(const std::string& reason) {
-    std::vector<Outcome> outcomes;
-    std::vector<Row> keep;
-    for (Row& r : waiting_) {
-      if (!r.to_gateway()) {
-        keep.push_back(std::move(r));
-        continue;
-      }
-      outcomes.push_back(retry_or_fail(r, reason, 0));
-    }
-    waiting_ = std::move(keep);
-    if (!outcomes.empty()) record(outcomes);
-  }
-
-  Outcome retry_or_fail(const Row& r, const std::string& reason, long http_status) {
-    net::BackoffPolicy p;
-    p.max_attempts = abdm_max_attempts;
-    auto delay = net::backoff_delay(p, std::max(1, r.attempts), rng_());
-    bool final_attempt = r.attempts >= abdm_max_attempts;
-    return Outcome{r.id, r.hip_id, final_attempt ? "failed" : "retry", reason, "", http_status,
-                   static_cast<long long>(delay.count())};
-  }
-
-  void dispatch_waiting() {
-    std::vector<Row> keep;
-    auto now = Clock::now();
-    for (Row& r : waiting_) {
-      if (r.to_gateway() && !(session_ && session_->has_token(now))) {
-        keep.push_back(std::move(r));
-        continue;
-      }
-      submit(std::move(r), now);
-    }
-    waiting_ = std::move(keep);
-  }
-
-  void submit(Row r, Clock::time_point now) {
-    net::Request req;
-    req.id = r.id;
-    req.method = r.method == "GET" ? net::Method::kGet : net::Method::kPost;
-    req.body = r.body;
-    req.timeout_ms = abdm_http_timeout_ms;
-    req.connect_timeout_ms = std::min<long>(abdm_http_timeout_ms, 10000);
-    req.ca_file = abdm_ca_file ? abdm_ca_file : "";
-    req.verify_tls = abdm_verify_tls;
-    std::string hip_header, link_token;
-    if (r.headers.contains("X-HIP-ID")) hip_header = r.headers["X-HIP-ID"].get<std::string>();
-    if (r.headers.contains("X-LINK-TOKEN")) link_token = r.headers["X-LINK-TOKEN"].get<std::string>();
-    if (r.to_gateway()) {
-      req.url = std::string(abdm_gateway_url) + r.target;
-      net::V3HeaderInput in;
-      in.access_token = session_->access_token();
-      in.request_id = r.request_id;
-      in.cm_id = abdm_cm_id;
-      in.hip_id = hip_header;
-      in.link_token = link_token;
-      req.headers = net::build_v3_headers(in, now);
-      r.token_generation = session_->generation();
-    } else {
-      req.url = r.target;
-      req.headers = net::build_hook_headers(r.request_id, now);
-    }
-    // Any other header the row carries (never the two handled above).
-    for (auto it = r.headers.begin(); it != r.headers.end(); ++it) {
-      if (it.key() == "X-HIP-ID" || it.key() == "X-LINK-TOKEN") continue;
-      if (it.value().is_string()) req.headers.push_back({it.key(), it.value().get<std::string>()});
-    }
-    std::int64_t id = r.id;
-    in_flight_.emplace(id, std::move(r));
-    multi_.submit(std::move(req));
-  }
-
-  void handle_result(net::Result& res, std::vector<Outcome>& outcomes) {
-    if (res.id == kSessionRequestId) {
-      auto now = Clock::now();
-      if (session_ && session_->on_renewal_result(res, now)) {
-        // Shared with the transfer worker (it sends the token on data pushes).
-        CachedToken cached;
-        cached.token = session_->access_token();
-        cached.obtained_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    session_->obtained_at().time_since_epoch()).count();
-        cached.expires_in_s = std::chrono::duration_cast<std::chrono::seconds>(
-                                  session_->expires_at() - session_->obtained_at()).count();
-        cached.generation = session_->generation();
-        store_cached_token(cached);
-        log_line("abdm_hip sender: gateway session established");
-      } else if (session_) {
-        log_warning("abdm_hip sender: gateway session failed: " + session_->last_error());
-        if (session_->consecutive_failures() >= 3)
-          fail_waiting_gateway_rows("gateway session: " + session_->last_error());
-      }
-      return;
-    }
-    auto it = in_flight_.find(res.id);
-    if (it == in_flight_.end()) return;
-    Row row = std::move(it->second);
-    in_flight_.erase(it);
-
-    net::Classification c = net::classify(res);
-    net::BackoffPolicy p;
-    p.max_attempts = abdm_max_attempts;
-    net::Decision d = net::decide(c, std::max(1, row.attempts), row.auth_renewals, p, rng_());
-    std::string response = res.body.size() <= 65536 ? res.body : res.body.substr(0, 65536);
-    switch (d.action) {
-      case net::Action::kDone:
-        outcomes.push_back({row.id, row.hip_id, "sent", "", response, res.http_status, 0});
-        break;
-      case net::Action::kRenewSessionAndRetry:
-        if (session_) session_->invalidate(row.token_generation);
-        row.auth_renewals++;
-        waiting_.push_back(std::move(row));
-        break;
-      case net::Action::kRetry:
-        outcomes.push_back({row.id, row.hip_id, "retry", d.reason, response, res.http_status,
-                            static_cast<long long>(d.delay.count())});
-        break;
-      case net::Action::kFail:
-        outcomes.push_back({row.id, row.hip_id, "failed", d.reason, response, res.http_status, 0});
-        break;
-    }
-  }
-
   // All outcomes of a turn go to abdm_hip_internal.outbox_record_batch() as one JSON array (set-based; a
   // call per row would cost more than the HTTP work at thousands of deliveries per second).
-  static std::string outcomes_json(const std::vector<Outcome>& outcomes) {
+  static std::string outcomes_json(const std::vector<net::Outcome>& outcomes) {
     json batch = json::array();
-    for (const Outcome& o : outcomes) {
+    for (const net::Outcome& o : outcomes) {
       json response;
       if (!o.response.empty()) {
         response = json::parse(o.response, nullptr, /*allow_exceptions=*/false);
         if (response.is_discarded()) response = o.response;  // not JSON: kept as a string
       }
-      batch.push_back({{"id", o.id}, {"hip_id", o.hip_id}, {"outcome", o.outcome},
+      batch.push_back({{"id", o.id}, {"hip_id", o.owner}, {"outcome", net::outcome_name(o.kind)},
                        {"http_status", o.http_status ? json(o.http_status) : json()},
-                       {"error", o.error.empty() ? json() : json(o.error)},
-                       {"response", response}, {"delay_ms", o.delay_ms}});
+                       {"error", o.reason.empty() ? json() : json(o.reason)},
+                       {"response", response}, {"delay_ms", o.delay.count()}});
     }
     return batch.dump(-1, ' ', false, json::error_handler_t::replace);
   }
 
-  void record(const std::vector<Outcome>& outcomes) {
+  void record(const std::vector<net::Outcome>& outcomes) {
+    if (outcomes.empty()) return;
     std::string batch = outcomes_json(outcomes);
     in_transaction("abdm_hip sender: record", [&] { spi_query_kept(kRecordSql, {batch}); });
   }
 
-  net::HttpMulti multi_;
-  std::optional<net::GatewaySession> session_;
-  std::string session_key_;
-  std::unordered_map<std::int64_t, Row> in_flight_;
-  std::vector<Row> waiting_;
-  std::mt19937_64 rng_;
+  net::SessionTokenSource tokens_;
+  net::DeliveryEngine engine_;
+  std::string session_key_;  // the settings tokens_ was configured with
   std::chrono::steady_clock::time_point next_periodic_{};
   bool more_due_ = false;  // the last claim took as many rows as it could
   bool more_links_ = false;  // the last dispatch took a full batch of link requests

@@ -26,9 +26,9 @@ extern "C" {
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -38,8 +38,8 @@ extern "C" {
 #include "core/abdm/outbound.hpp"
 #include "core/abdm/time.hpp"
 #include "core/crypto/fidelius.hpp"
-#include "core/net/http_multi.hpp"
-#include "core/net/retry_policy.hpp"
+#include "core/net/delivery.hpp"
+#include "core/net/token_source.hpp"
 #include "core/net/v3_headers.hpp"
 #include "pg/gucs.hpp"
 #include "pg/spi.hpp"
@@ -101,8 +101,6 @@ constexpr const char* kSpoolPrefix = "pg_abdm_push_";
 
 class Transfer final : public WorkerTurn {
  public:
-  Transfer() : rng_(std::random_device{}()) {}
-
   // Handles at most one request; returns whether one was found.
   bool turn(bool /*woken*/) override {
     std::optional<Claimed> job = claim();
@@ -205,56 +203,53 @@ class Transfer final : public WorkerTurn {
       finish(c, false, problem, {});
       return;
     }
-    net::Result res = push(c, spool.path(), spool.size());
-    net::Classification cls = net::classify(res);
-    if (cls.verdict == net::Verdict::kSuccess) {
-      finish(c, true, "", tally);
-      return;
+    const net::Outcome pushed = push(c, spool.path(), spool.size());
+    switch (pushed.kind) {
+      case net::OutcomeKind::kSent:
+        finish(c, true, "", tally);
+        return;
+      case net::OutcomeKind::kRetry:
+      case net::OutcomeKind::kDefer:
+        in_transaction("abdm_hip transfer: retry later", [&] {
+          spi_exec(
+              "UPDATE abdm_hip.hi_request SET lease_until = NULL, error = $3, "
+              "next_attempt_at = now() + make_interval(secs => $4::float8 / 1000) "
+              "WHERE hip_id = $1 AND transaction_id = $2::uuid",
+              {c.hip_id, c.transaction_id, "push: " + pushed.reason, std::to_string(pushed.delay.count())});
+        });
+        return;
+      case net::OutcomeKind::kFailed:
+        break;
     }
-    // Retry inside the 20-minute window; 4xx other than 408/429 will not get better.
-    bool retryable = cls.verdict == net::Verdict::kRetryable || cls.verdict == net::Verdict::kAuth;
-    net::BackoffPolicy p;
-    p.base = std::chrono::seconds(2);
-    p.cap = std::chrono::minutes(2);
-    auto delay = net::backoff_delay(p, c.attempts, rng_());
-    if (retryable && Clock::now() + delay < c.received_at + kPushWindow) {
-      in_transaction("abdm_hip transfer: retry later", [&] {
-        spi_exec(
-            "UPDATE abdm_hip.hi_request SET lease_until = NULL, error = $3, "
-            "next_attempt_at = now() + make_interval(secs => $4::float8 / 1000) "
-            "WHERE hip_id = $1 AND transaction_id = $2::uuid",
-            {c.hip_id, c.transaction_id, "push: " + cls.reason, std::to_string(delay.count())});
-      });
-      return;
-    }
-    finish(c, false, "push to the HIU failed: " + cls.reason, {});
+    finish(c, false, "push to the HIU failed: " + pushed.reason, {});
   }
 
-  net::Result push(const Claimed& c, const std::string& file, size_t size) {
-    net::Request req;
-    req.id = 1;
-    req.url = c.push_url;
-    req.body_file = file;
-    req.body_file_size = size;
-    req.timeout_ms = std::max(abdm_http_timeout_ms, 60000);
-    req.ca_file = abdm_ca_file ? abdm_ca_file : "";
-    req.verify_tls = abdm_verify_tls;
-    auto now = Clock::now();
-    CachedToken token = load_cached_token();
-    std::string rid = net::new_request_id();
-    net::V3HeaderInput in;
-    in.access_token = token.token;
-    in.request_id = rid;
-    in.cm_id = abdm_cm_id;
-    in.hip_id = c.hip_id;
-    req.headers = net::build_data_push_headers(in, now);
-    multi_.submit(std::move(req));
+  // The push, through the delivery engine. A push that can get better (5xx, 408, 429, a transport
+  // failure, a refused token the sender will renew) is retried by a later claim after the backoff
+  // (2 s doubling to 2 min), but only while that attempt would still fall inside the 20-minute
+  // window (the deadline); other 4xx fail at once.
+  net::Outcome push(const Claimed& c, const std::string& file, std::uint64_t size) {
+    net::Delivery d;
+    d.id = 1;
+    d.owner = c.hip_id;
+    d.url = c.push_url;
+    d.body_file = file;
+    d.body_file_size = size;
+    d.style = net::HeaderStyle::kDataPush;
+    d.request_id = net::new_request_id();
+    d.cm_id = abdm_cm_id;
+    d.hip_id = c.hip_id;
+    d.attempts_made = c.attempts;
+    d.timeout_ms = std::max(abdm_http_timeout_ms, 60000);
+    d.ca_file = abdm_ca_file ? abdm_ca_file : "";
+    d.verify_tls = abdm_verify_tls;
+    d.backoff = {std::chrono::seconds(2), std::chrono::minutes(2), std::numeric_limits<int>::max()};
+    d.deadline = c.received_at + kPushWindow;
+    engine_.submit(std::move(d));
     for (;;) {
-      std::vector<net::Result> done = multi_.poll(100);
+      std::vector<net::Outcome> done = engine_.poll(100);
       if (!done.empty()) return std::move(done.front());
-      if (worker_should_stop()) {
-        multi_.abort_all();
-      }
+      if (worker_should_stop()) engine_.abort_all();
     }
   }
 
@@ -270,8 +265,9 @@ class Transfer final : public WorkerTurn {
     });
   }
 
-  net::HttpMulti multi_;
-  std::mt19937_64 rng_;
+  // The token the sender published in shared memory, read afresh for each push; never renewed here.
+  net::CachedTokenSource tokens_{[] { return load_cached_token().token; }};
+  net::DeliveryEngine engine_{tokens_};
 };
 
 // A push spooled by a worker that died (a crash, SIGKILL, the postmaster going away) is never

@@ -4,6 +4,7 @@
 //   /slow?ms=N                               wait N ms, then 202
 //   /big?bytes=N                             200 with N bytes
 //   /echo                                    200 with the request body
+//   /bearer/<token>                          202 when sent "Authorization: Bearer <token>", else 401
 //   /sessions                                the gateway session call (see session_* below)
 //   anything else                            202, empty body
 // Every request is recorded (method, path, headers, body) for assertions.
@@ -218,6 +219,11 @@ class LoopbackServer {
       return reply(c, 200, std::string(n ? std::atoi(n) : 0, 'x'));
     }
     if (path == "/echo") return reply(c, 200, p->body);
+    if (path.rfind("/bearer/", 0) == 0) {
+      const char* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+      const bool ok = auth && std::string(auth) == "Bearer " + path.substr(8);
+      return reply(c, ok ? 202 : 401, ok ? "" : R"({"error":{"code":"900901","message":"Invalid Credentials"}})");
+    }
     if (path.size() >= 9 && path.compare(path.size() - 9, 9, "/sessions") == 0) {
       const int status = self->session_status.load();
       if (status != 200) return reply(c, status, R"({"error":{"code":"ABDM-1001","message":"bad credentials"}})");
