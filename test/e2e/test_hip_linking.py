@@ -330,7 +330,7 @@ class SenderResilience(unittest.TestCase):
             self.assertIsNotNone(same, "the sender is still running")
             self.assertEqual(same["pid"], pid, "not restarted: the error was handled, not a crash")
         finally:
-            q(self.db, "ALTER FUNCTION abdm_hip.dispatch_links_broken(int) RENAME TO dispatch_links")
+            q(self.db, "ALTER FUNCTION abdm_hip_internal.dispatch_links_broken(int) RENAME TO dispatch_links")
         wait_until(lambda: link_states(self.db, "P-ERR") == {"OPD-90": "linked"}, what="linked once repaired")
 
     def test_a_terminated_sender_comes_back(self):
