@@ -22,7 +22,7 @@ DECLARE
   hip text;
   kind text;
   prior record;
-  handler regprocedure;
+  handler regproc;
 BEGIN
   chk := abdm_hip_internal.inbound_check(path, headers, request_body);
   ok := coalesce((chk ->> 'ok')::boolean, false);
@@ -51,15 +51,16 @@ BEGIN
   END IF;
 
   IF ok THEN
-    -- The kind's handler, as the core's table of message kinds names it (checked at install).
-    handler := to_regprocedure((chk ->> 'handler') || '(text, uuid, jsonb)');
+    -- The kind's handler, as the core's table of message kinds names it; by name alone, since
+    -- the install checked its signature (check_message_kinds).
+    handler := to_regproc(chk ->> 'handler');
     IF handler IS NULL THEN
       status := 501;
       body := jsonb_build_object('error', jsonb_build_object('code', 'ABDM-9999',
                 'message', kind || ' is not handled by this version of abdm_hip'));
     ELSE
       BEGIN
-        EXECUTE format('SELECT %s($1, $2, $3)', handler::oid::regproc) USING hip, rid, chk -> 'message';
+        EXECUTE format('SELECT %s($1, $2, $3)', handler) USING hip, rid, chk -> 'message';
         status := 202;
         body := NULL;
       EXCEPTION
