@@ -12,7 +12,7 @@ PG_CONFIG ?= pg_config
 # The PostgreSQL-free core is built once, by CMake (the same build the unit tests use), as static
 # libraries that are linked into abdm_hip.so; PGXS compiles only the glue in src/pg.
 CORE_BUILD ?= build
-CORE_LIBS   = $(foreach m,abdm fhir crypto net util,$(CORE_BUILD)/libabdm_$(m).a)
+CORE_LIBS   = $(foreach m,bridge auth abdm fhir crypto net util,$(CORE_BUILD)/libabdm_$(m).a)
 PG_SRCS    := $(sort $(wildcard src/pg/*.cpp))
 OBJS        = $(PG_SRCS:.cpp=.o)
 
@@ -33,7 +33,7 @@ DATA          = control/$(EXT_NAME).control $(filter-out $(UPGRADE_INTO),$(UPGRA
 PG_CPPFLAGS = -Isrc $(shell pkg-config --cflags libcurl 2>/dev/null)
 PG_CXXFLAGS = -std=c++20 -fPIC -O2 -Wall -Wno-unused-parameter -Wno-missing-field-initializers \
               -Wno-register -fno-omit-frame-pointer -MMD -MP
-SHLIB_LINK  = -Wl,--start-group $(CORE_LIBS) -Wl,--end-group -lssl -lcrypto -lcurl -lmicrohttpd -lstdc++
+SHLIB_LINK  = -Wl,--start-group $(CORE_LIBS) -Wl,--end-group -lssl -lcrypto -lcurl -lmicrohttpd -lcjose -lstdc++
 
 # pg_regress: every sql/*.sql is a test; `setup` (CREATE EXTENSION, fixtures) runs first, `teardown` (DROP EXTENSION) last.
 REGRESS_ALL  := $(basename $(notdir $(wildcard sql/*.sql)))
@@ -53,7 +53,7 @@ $(CORE_LIBS): core
 .PHONY: core
 core:
 	cmake -S . -B $(CORE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build $(CORE_BUILD) -j$$(nproc) --target $(foreach m,abdm fhir crypto net util,abdm_$(m))
+	cmake --build $(CORE_BUILD) -j$$(nproc) --target $(foreach m,bridge auth abdm fhir crypto net util,abdm_$(m))
 $(shlib): $(CORE_LIBS)
 
 $(EXT_NAME)--$(EXTVERSION).sql: $(SCHEMA_PARTS)

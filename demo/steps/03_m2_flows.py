@@ -2,7 +2,9 @@
 """Every Milestone 2 flow against the local ABDM gateway/HIU simulator, narrated.
 
 The HMIS only writes rows; the extension's triggers, receive() and background workers do the rest.
-The simulator plays the gateway (answers and callbacks, delivered through abdm_hip.receive()),
+The simulator plays the gateway (answers and callbacks, POSTed to the extension's own listener
+with a signed bearer token, which the listener verifies against the gateway's keys before
+receive() sees the call),
 the consent manager (discovery, linking, consents, health-information requests) and the HIU
 (which decrypts the push with its own independent Fidelius code)."""
 import json
@@ -32,6 +34,15 @@ def main():
         db, c = env.db, env.c
         print(f"simulator: gateway {c.gateway_url}")
 
+        say("0. The DBA registers the listener's URL at the gateway (PATCH /gateway/v3/bridge/url)")
+        port = int(q1(db, "SHOW abdm_hip.listen_port")["abdm_hip.listen_port"])
+        q(db, "SELECT abdm_hip.register_bridge_url(%s)", f"http://127.0.0.1:{port}")
+        wait_until(lambda: q1(db, "SELECT registered_url FROM abdm_hip.bridge_status")["registered_url"],
+                   what="the bridge URL registered")
+        show(q(db, """SELECT listen_address, listen_port, running_workers, verify_jwt, registered_url, warnings
+                      FROM abdm_hip.bridge_status"""))
+        print("    every call of the gateway below reaches the database through that listener, with a verified JWT")
+
         say("1. HIP-initiated linking (V3): the HMIS inserts a patient with an ABHA address and two visits")
         q(db, """INSERT INTO abdm_hip.patient (hip_id, patient_ref, name, gender, birth_date, mobile, abha_number, abha_address)
                  VALUES (%s, 'MRN-1001', 'Hina Patel', 'F', '1990-04-12', '9800083232', '91-1783-8610-1731', 'hinapatel@sbx')""", HIP)
@@ -58,19 +69,19 @@ def main():
         say("4. User-initiated discovery and linking (the patient's PHR app finds the visit and confirms with an OTP)")
         d = c.discover(hipId=HIP, abhaAddress="ravi.kumar@sbx", name="Ravi Kumar", gender="M", yearOfBirth=1985,
                        mobile="9876543210")
-        print("    receive() answered", d["delivery"]["status"], d["delivery"].get("response"))
+        print("    the listener answered", d["delivery"]["status"], d["delivery"].get("response"))
         answer = wait_until(lambda: c.requests(route="on-discover"), what="on-discover", timeout=15)[0]["body"]
         print("    on-discover:", json.dumps(answer)[:300])
         if "patient" in answer:
             init = c.link_init(transactionId=d["transactionId"])
-            print("    link init → receive()", init["delivery"]["status"])
+            print("    link init → the listener:", init["delivery"]["status"])
             hook = wait_until(lambda: c.requests(route="hook"), what="OTP SMS", timeout=15)
             otp = hook[0]["body"].get("otp")
             print("    the hospital's SMS hook received:", hook[0]["body"]["message"])
             on_init = wait_until(lambda: c.requests(route="on-init"), what="on-init", timeout=15)[0]["body"]
             print("    on-init:", json.dumps(on_init["link"]))
             confirm = c.link_confirm(transactionId=d["transactionId"], token=otp)
-            print("    link confirm → receive()", confirm["delivery"]["status"])
+            print("    link confirm → the listener:", confirm["delivery"]["status"])
             print("    on-confirm:", json.dumps(wait_until(lambda: c.requests(route="on-confirm"), what="on-confirm")[0]["body"])[:300])
 
         say("5. Consent granted for the first patient's visits, then a health-information request")
@@ -82,7 +93,7 @@ def main():
         g = c.consent_notify(hipId=HIP, abhaAddress="hinapatel@sbx", hiTypes=["Prescription", "DiagnosticReport"],
                              careContexts=[{"patientReference": "MRN-1001", "careContextReference": r}
                                            for r in ("OPD-2024-05-20", "LAB-2024-05-21")])
-        print("    consent notify → receive()", g["delivery"]["status"])
+        print("    consent notify → the listener:", g["delivery"]["status"])
         show(q(db, "SELECT consent_id, status, hi_types, date_from, date_to, data_erase_at FROM abdm_hip.consent"))
         r = c.hi_request(consentId=g["consentId"])
         t = c.wait_for_transfer(r["transactionId"])
@@ -103,11 +114,23 @@ def main():
                          what="refusal")[0]["body"]
         print("    on-request:", json.dumps(ack))
 
+        say("7. A caller without the gateway's signature is refused (401) and leaves only a trace")
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("POST", "/api/v3/consent/request/hip/notify", body="{}",
+                     headers={"Content-Type": "application/json", "Authorization": "Bearer not.a.token"})
+        resp = conn.getresponse()
+        print("    forged call →", resp.status, resp.read().decode())
+        conn.close()
+        show(q(db, """SELECT path, http_status, error ->> 'message' AS reason FROM abdm_hip.inbox_status
+                      WHERE http_status = 401 ORDER BY id DESC LIMIT 1"""))
+
         say("What an operator sees")
         # Once the sender has delivered what is still in flight (the refusal's notify, say).
         wait_until(lambda: q1(db, "SELECT count(*) = 0 AS done FROM abdm_hip.outbox WHERE status = 'pending'")["done"],
                    what="the outbox delivered", timeout=30)
         show(q(db, "SELECT kind, status, attempts, last_http_status, delivery_time FROM abdm_hip.outbox_status ORDER BY id"))
+        show(q(db, "SELECT path, http_status, count(*) AS calls FROM abdm_hip.inbox GROUP BY 1, 2 ORDER BY 1, 2"))
     finally:
         env.close()
 

@@ -325,3 +325,18 @@ CREATE TABLE abdm_hip.sms_notification (
 SELECT pg_catalog.pg_extension_config_dump('abdm_hip.sms_notification', '');
 GRANT SELECT ON abdm_hip.sms_notification TO abdm_hip_app;
 CREATE INDEX sms_notification_request_idx ON abdm_hip.sms_notification (request_id);
+
+-- Where the gateway calls this bridge (PATCH /gateway/v3/bridge/url), one row per request made
+-- with abdm_hip.register_bridge_url(); the outbox row carries the call, this row its meaning.
+CREATE TABLE abdm_hip.bridge_registration (
+  id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  url            text NOT NULL,
+  request_id     uuid NOT NULL UNIQUE,          -- the outbox row's REQUEST-ID
+  status         text NOT NULL DEFAULT 'requested'
+                   CONSTRAINT bridge_registration_status_known CHECK (status IN ('requested', 'registered', 'failed')),
+  requested_at   timestamptz NOT NULL DEFAULT now(),
+  registered_at  timestamptz,
+  last_error     text
+);
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.bridge_registration', '');
+GRANT SELECT ON abdm_hip.bridge_registration TO abdm_hip_app;

@@ -9,14 +9,17 @@ COMMENT ON FUNCTION abdm_hip_internal.build_message(text, jsonb) IS
 CREATE OR REPLACE FUNCTION abdm_hip_internal.outbound_path(kind text) RETURNS text
 LANGUAGE c STRICT IMMUTABLE AS 'MODULE_PATHNAME', 'abdm_outbound_path';
 
+CREATE OR REPLACE FUNCTION abdm_hip_internal.outbound_method(kind text) RETURNS text
+LANGUAGE c STRICT IMMUTABLE AS 'MODULE_PATHNAME', 'abdm_outbound_method';
+
 -- Queues one gateway call; returns its REQUEST-ID (stable across retries). X-HIP-ID is sent on
 -- every V3 call, as NHA's wrapper does (harmless where the gateway does not need it).
 CREATE OR REPLACE FUNCTION abdm_hip_internal.enqueue(hip_id text, kind text, body jsonb, extra_headers jsonb DEFAULT '{}',
                                  request_id uuid DEFAULT gen_random_uuid())
 RETURNS uuid LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-  INSERT INTO abdm_hip.outbox (hip_id, kind, target, request_id, headers, body)
-  VALUES (hip_id, kind, abdm_hip_internal.outbound_path(kind), request_id,
+  INSERT INTO abdm_hip.outbox (hip_id, kind, target, method, request_id, headers, body)
+  VALUES (hip_id, kind, abdm_hip_internal.outbound_path(kind), abdm_hip_internal.outbound_method(kind), request_id,
           jsonb_build_object('X-HIP-ID', hip_id) || coalesce(extra_headers, '{}'), body);
   RETURN request_id;
 END

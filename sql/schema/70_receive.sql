@@ -92,6 +92,24 @@ COMMENT ON FUNCTION abdm_hip.receive(text, jsonb, jsonb) IS
 
 GRANT EXECUTE ON FUNCTION abdm_hip.receive(text, jsonb, jsonb) TO abdm_hip_gateway;
 
+-- A call the bridge listener refused before receive() (no or a bad bearer token, a body that is
+-- not JSON the database can hold): its trace, for an operator who wonders why the gateway says
+-- the HIP refused something. Never the token (the listener leaves Authorization out of `headers`)
+-- nor the body (unauthenticated input is not stored).
+CREATE OR REPLACE FUNCTION abdm_hip_internal.record_refused(path text, headers jsonb, http_status int,
+                                                            response jsonb)
+RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+  INSERT INTO abdm_hip.inbox (request_id, hip_id, path, kind, headers, body, http_status, response)
+  SELECT CASE WHEN h.rid ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+              THEN h.rid::uuid END,
+         left(h.hip, 100), left(coalesce(path, ''), 1000), NULL, coalesce(headers, '{}'), NULL,
+         http_status, response
+  FROM (SELECT max(value) FILTER (WHERE lower(key) = 'request-id') AS rid,
+               max(value) FILTER (WHERE lower(key) = 'x-hip-id') AS hip
+        FROM jsonb_each_text(coalesce(headers, '{}'))) h;
+$$;
+
 -- What arrived, for an operator: no bodies.
 CREATE OR REPLACE VIEW abdm_hip.inbox_status WITH (security_barrier) AS
 SELECT id, request_id, hip_id, kind, path, http_status, response -> 'error' AS error, received_at

@@ -60,3 +60,17 @@ ALTER FUNCTION abdm_hip.refuse_hi_request(p_hip_id text, p_request_id uuid, p_tx
 ALTER FUNCTION abdm_hip.handle_hi_request(p_hip_id text, p_request_id uuid, msg jsonb) SET SCHEMA abdm_hip_internal;
 ALTER FUNCTION abdm_hip.fidelius_public_key_valid(key text) SET SCHEMA abdm_hip_internal;
 ALTER FUNCTION abdm_hip.transfer_finished(p_hip_id text, p_tx uuid, p_transferred boolean, p_reason text, p_delivered jsonb) SET SCHEMA abdm_hip_internal;
+
+-- The bridge listener's registration of its URL at the gateway (sql/schema/72_bridge.sql).
+CREATE TABLE abdm_hip.bridge_registration (
+  id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  url            text NOT NULL,
+  request_id     uuid NOT NULL UNIQUE,          -- the outbox row's REQUEST-ID
+  status         text NOT NULL DEFAULT 'requested'
+                   CONSTRAINT bridge_registration_status_known CHECK (status IN ('requested', 'registered', 'failed')),
+  requested_at   timestamptz NOT NULL DEFAULT now(),
+  registered_at  timestamptz,
+  last_error     text
+);
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.bridge_registration', '');
+GRANT SELECT ON abdm_hip.bridge_registration TO abdm_hip_app;

@@ -26,13 +26,24 @@ int abdm_max_attempts = 8;
 int abdm_max_in_flight = 64;
 int abdm_max_request_age_s = 1200;
 int abdm_max_clock_skew_s = 540;
-}
-
-// Read by SQL only (current_setting), or by workers still to come (the listener): storage.
-namespace {
 char* abdm_listen_address = nullptr;
 int abdm_listen_port = 0;
+int abdm_bridge_workers = 1;
+int abdm_listen_max_connections = 1000;
+int abdm_listen_max_header_size = 16 * 1024;
+int abdm_listen_max_headers = 100;
+int abdm_listen_max_body = 1024 * 1024;
+int abdm_listen_idle_timeout_s = 15;
+int abdm_listen_request_timeout_ms = 30000;
 bool abdm_verify_jwt = true;
+char* abdm_jwt_issuer = nullptr;
+int abdm_jwt_leeway_s = 1200;
+int abdm_jwks_refresh_interval_s = 60;
+int abdm_jwks_max_age_s = 3600;
+}
+
+// Read by SQL only (current_setting): storage.
+namespace {
 int abdm_retention_days = 30;
 char* abdm_sms_notify_interval = nullptr;
 int abdm_sms_phone_format = 0;
@@ -110,9 +121,54 @@ void define_gucs() {
   DefineCustomIntVariable("abdm_hip.listen_port", "Port of the built-in listener; 0 = no listener.",
                           nullptr, &abdm_listen_port, 0, 0, 65535, PGC_POSTMASTER, 0, nullptr,
                           nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.bridge_workers",
+                          "Listener (bridge) workers sharing the port (SO_REUSEPORT).", nullptr,
+                          &abdm_bridge_workers, 1, 1, 16, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.listen_max_connections",
+                          "Open connections one listener worker serves; more wait in the kernel's queue.",
+                          nullptr, &abdm_listen_max_connections, 1000, 1, 100000, PGC_POSTMASTER, 0,
+                          nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.listen_max_header_size",
+                          "Bytes of request line and headers one request may have (431 beyond).",
+                          nullptr, &abdm_listen_max_header_size, 16 * 1024, 4096, 1024 * 1024,
+                          PGC_POSTMASTER, GUC_UNIT_BYTE, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.listen_max_headers", "Header fields one request may have (431 beyond).",
+                          nullptr, &abdm_listen_max_headers, 100, 8, 10000, PGC_SIGHUP, 0, nullptr,
+                          nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.listen_max_body", "Largest request body the listener takes (413 beyond).",
+                          nullptr, &abdm_listen_max_body, 1024 * 1024, 1024, 256 * 1024 * 1024,
+                          PGC_SIGHUP, GUC_UNIT_BYTE, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.listen_idle_timeout",
+                          "A kept-alive connection with no request for this long is closed.", nullptr,
+                          &abdm_listen_idle_timeout_s, 15, 1, 3600, PGC_POSTMASTER, GUC_UNIT_S, nullptr,
+                          nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.listen_request_timeout",
+                          "Longest time from a request's first byte to its last; slower connections "
+                          "are closed (slowloris).",
+                          nullptr, &abdm_listen_request_timeout_ms, 30000, 100, 3600000, PGC_SIGHUP,
+                          GUC_UNIT_MS, nullptr, nullptr, nullptr);
   DefineCustomBoolVariable("abdm_hip.verify_jwt",
                            "Verify the gateway's bearer JWT on inbound calls against its JWKS.",
-                           nullptr, &abdm_verify_jwt, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+                           "Off only for tests: every caller who reaches the port is then trusted.",
+                           &abdm_verify_jwt, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("abdm_hip.jwt_issuer",
+                             "The iss the gateway's bearer tokens must carry, e.g. "
+                             "https://<gateway host>/auth/realms/central-registry.",
+                             "Empty: every token is refused (401) until it is set.", &abdm_jwt_issuer,
+                             "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.jwt_leeway",
+                          "How long after its exp a gateway token is still accepted (re-deliveries "
+                          "carry the first delivery's token).",
+                          nullptr, &abdm_jwt_leeway_s, 1200, 0, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr,
+                          nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.jwks_refresh_interval",
+                          "Least time between two fetches of the gateway's signing keys.", nullptr,
+                          &abdm_jwks_refresh_interval_s, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr,
+                          nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.jwks_max_age",
+                          "The gateway's signing keys are fetched again when older than this.", nullptr,
+                          &abdm_jwks_max_age_s, 3600, 60, 7 * 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr,
+                          nullptr, nullptr);
   DefineCustomStringVariable("abdm_hip.ca_file", "CA bundle for outbound TLS; empty = system default.",
                              nullptr, &abdm_ca_file, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomBoolVariable("abdm_hip.verify_tls", "Verify TLS certificates of the gateway and HIUs.",

@@ -16,6 +16,21 @@ extern int abdm_max_attempts;
 extern int abdm_max_in_flight;
 extern int abdm_max_request_age_s;
 extern int abdm_max_clock_skew_s;
+// The bridge listener (worker_bridge.cpp).
+extern char* abdm_listen_address;
+extern int abdm_listen_port;
+extern int abdm_bridge_workers;
+extern int abdm_listen_max_connections;
+extern int abdm_listen_max_header_size;
+extern int abdm_listen_max_headers;
+extern int abdm_listen_max_body;
+extern int abdm_listen_idle_timeout_s;
+extern int abdm_listen_request_timeout_ms;
+extern bool abdm_verify_jwt;
+extern char* abdm_jwt_issuer;
+extern int abdm_jwt_leeway_s;
+extern int abdm_jwks_refresh_interval_s;
+extern int abdm_jwks_max_age_s;
 }
 
 namespace abdm_pg {

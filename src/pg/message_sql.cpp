@@ -32,4 +32,15 @@ PGDLLEXPORT Datum abdm_outbound_path(PG_FUNCTION_ARGS) {
     return abdm_pg::text_datum(e->path);
   });
 }
+
+// The HTTP method of that gateway endpoint (the outbox row keeps it).
+PG_FUNCTION_INFO_V1(abdm_outbound_method);
+PGDLLEXPORT Datum abdm_outbound_method(PG_FUNCTION_ARGS) {
+  return abdm_pg::guarded([&]() -> Datum {
+    std::string kind = abdm_pg::arg_text(fcinfo, 0);
+    const abdm::proto::OutboundEndpoint* e = abdm::proto::find_outbound_endpoint(kind);
+    if (!e) throw abdm::Error(abdm::sqlstate::kInvalidParameter, "kind", "no endpoint named \"" + kind + "\"");
+    return abdm_pg::text_datum(e->method);
+  });
+}
 }

@@ -30,15 +30,16 @@ namespace abdm_pg {
 
 namespace {
 
-void register_one(const char* type_name, const char* function_name) {
+void register_one(const char* type_name, const char* function_name,
+                  BgWorkerStartTime start = BgWorkerStart_RecoveryFinished, const char* name = nullptr) {
   BackgroundWorker worker;
   memset(&worker, 0, sizeof(worker));
   worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-  worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+  worker.bgw_start_time = start;
   worker.bgw_restart_time = 5;  // seconds; a crash must not stop the HIP for long
   strlcpy(worker.bgw_library_name, "abdm_hip", BGW_MAXLEN);
   strlcpy(worker.bgw_function_name, function_name, BGW_MAXLEN);
-  strlcpy(worker.bgw_name, type_name, BGW_MAXLEN);
+  strlcpy(worker.bgw_name, name ? name : type_name, BGW_MAXLEN);
   strlcpy(worker.bgw_type, type_name, BGW_MAXLEN);
   RegisterBackgroundWorker(&worker);
 }
@@ -48,6 +49,15 @@ void register_one(const char* type_name, const char* function_name) {
 void register_workers() {
   register_one("abdm_hip sender", "abdm_sender_main");
   register_one("abdm_hip transfer", "abdm_transfer_main");
+  // The listener, when a port is set: from a consistent state on, so that a hot standby answers
+  // the gateway with 503 instead of refusing connections (worker_bridge.cpp).
+  if (abdm_listen_port != 0) {
+    for (int i = 1; i <= abdm_bridge_workers; ++i) {
+      char name[BGW_MAXLEN];
+      snprintf(name, sizeof name, "abdm_hip bridge %d", i);
+      register_one("abdm_hip bridge", "abdm_bridge_main", BgWorkerStart_ConsistentState, name);
+    }
+  }
 }
 
 bool worker_should_stop() {

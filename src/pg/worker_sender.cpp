@@ -174,7 +174,7 @@ class Sender final : public WorkerTurn {
       const bool to_gateway = !target.empty() && target[0] == '/';
       d.style = to_gateway ? net::HeaderStyle::kGatewayV3 : net::HeaderStyle::kHook;
       d.url = to_gateway ? abdm_gateway_url + target : target;
-      d.method = *r[4] == "GET" ? net::Method::kGet : net::Method::kPost;
+      d.method = net::method_from_name(*r[4]).value_or(net::Method::kPost);
       d.request_id = std::move(*r[5]);
       d.cm_id = abdm_cm_id;
       // X-HIP-ID and X-LINK-TOKEN are header inputs; any other header the row carries goes as is.

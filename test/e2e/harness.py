@@ -101,11 +101,31 @@ def wait_until(fn, timeout=30.0, interval=0.05, what="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
+def bridge_port(db):
+    """The port of the extension's own listener (abdm_hip.listen_port; 0 = none)."""
+    return int(q1(db, "SHOW abdm_hip.listen_port")["abdm_hip.listen_port"])
+
+
+def gateway_issuer(sim_client):
+    """The iss of the simulated gateway's bearer tokens (test/sim/sim_tokens.py CallbackSigner)."""
+    return sim_client.urls["root"] + "/auth/realms/central-registry"
+
+
 class Env:
-    """One simulator for a test module; a fresh extension for every test."""
+    """One simulator for a test module; a fresh extension for every test.
+
+    The simulator delivers the gateway's calls the way the real gateway does, over HTTP to the
+    extension's listener with a signed bearer token, whenever the cluster has a listener
+    (test/lib/cluster.sh gives every cluster one); ABDM_DELIVERY=sql makes it call receive()
+    over SQL instead, as an HMIS web stack in front of the database would."""
 
     def __init__(self, **sim_settings):
+        self.db = connect()
+        port = bridge_port(self.db)
+        self.delivery = os.environ.get("ABDM_DELIVERY") or ("http" if port else "sql")
         settings = {"callback_delay_ms": 20}
+        if self.delivery == "http":
+            settings.update(delivery="http", bridge_url=f"http://127.0.0.1:{port}")
         settings.update(sim_settings)
         dsn = "host={} port={} user={} dbname={}".format(
             os.environ["PGHOST"], os.environ["PGPORT"], os.environ.get("PGUSER", "postgres"),
@@ -114,7 +134,6 @@ class Env:
                               dsn=dsn, settings=settings)
         self.sim.__enter__()
         self.c = self.sim.client
-        self.db = connect()
 
     def close(self):
         try:
@@ -141,6 +160,7 @@ class Env:
         q(db, "CREATE EXTENSION abdm_hip")
         q(db, "ALTER SYSTEM SET abdm_hip.gateway_url = %s", self.c.gateway_url)
         q(db, "ALTER SYSTEM SET abdm_hip.client_id = %s", CLIENT_ID)
+        q(db, "ALTER SYSTEM SET abdm_hip.jwt_issuer = %s", gateway_issuer(self.c))
         q(db, "ALTER SYSTEM SET abdm_hip.sms_notify_interval = '1 day'")
         # Linking OTPs go to the simulator's SMS hook (any JSON it receives is recorded).
         q(db, "ALTER SYSTEM SET abdm_hip.otp_sms_url = %s", self.c.urls["hooks"] + "/sms")

@@ -11,6 +11,8 @@ replication, synchronous commit; both on loopback), the simulator as the gateway
 
 This module makes its own two clusters (the run-all cluster is not used) and removes them.
 """
+import http.client
+import json
 import os
 import shutil
 import subprocess
@@ -83,13 +85,26 @@ def start_standby(primary, name):
     if os.getuid() == 0:
         shutil.chown(home, "postgres", "postgres")
     node = Node(home, bash("abdm_free_port"))
+    node.bridge_port = int(bash("abdm_free_port"))
     as_pg(os.path.join(PGBIN, "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
           "-D", node.data, "-R", "-X", "stream", "-c", "fast")
     # The copied postgresql.conf is the primary's; the later lines win.
     with open(os.path.join(node.data, "postgresql.conf"), "a") as fh:
-        fh.write(f"port = {node.port}\nunix_socket_directories = '{node.data}'\ncluster_name = '{name}'\n")
+        fh.write(f"port = {node.port}\nunix_socket_directories = '{node.data}'\ncluster_name = '{name}'\n"
+                 f"abdm_hip.listen_port = {node.bridge_port}\n")
     node.pg_ctl("-l", os.path.join(node.data, "server.log"), "-w", "-t", "60", "start")
     return node
+
+
+def post_to_listener(port, path="/api/v3/hip/patient/care-context/discover"):
+    """(status, headers, JSON body) of one POST to an extension's listener."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("POST", path, body="{}", headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        return r.status, dict(r.getheaders()), json.loads(r.read() or b"null")
+    finally:
+        conn.close()
 
 
 def abdm_workers(db):
@@ -170,7 +185,12 @@ class FailOver(unittest.TestCase):
         wait_until(lambda: q1(db, "SELECT count(*) AS n FROM abdm_hip.outbox WHERE status <> 'sent'")["n"] == 0,
                    what="every call of the first batch recorded as sent")
         self.assertTrue(q1(sdb, "SELECT pg_is_in_recovery() AS r")["r"])
-        self.assertEqual(abdm_workers(sdb), [], "no abdm_hip worker on a standby")
+        # Only the listener runs on a standby, and it answers every call 503 (the gateway
+        # re-delivers) without writing: a standby can take no write.
+        self.assertEqual(abdm_workers(sdb), ["abdm_hip bridge"], "no sending worker on a standby")
+        status, headers, body = post_to_listener(S.bridge_port)
+        self.assertEqual((status, headers.get("Retry-After"), body["error"]["code"]), (503, "5", "ABDM-9999"), body)
+        self.assertIn("recovery", body["error"]["message"])
         self.assertEqual(linked(sdb, "FA"), self.BATCH, "the standby has every confirmed link")
 
         # 2. A second batch while the gateway answers 503: the calls stay queued, retried.
@@ -186,11 +206,13 @@ class FailOver(unittest.TestCase):
         P.stop("immediate")  # the primary is gone, as in a crash
 
         # 3. Promotion: the new primary's workers start and finish the queue.
-        self.assertEqual(abdm_workers(sdb), [], "still no worker before the promotion")
+        self.assertEqual(abdm_workers(sdb), ["abdm_hip bridge"], "still no sending worker before the promotion")
         c.clear_faults()
         q(sdb, "SELECT pg_promote(true, 60)")
         self.assertFalse(q1(sdb, "SELECT pg_is_in_recovery() AS r")["r"])
         wait_until(lambda: "abdm_hip sender" in abdm_workers(sdb), timeout=30, what="the sender on the new primary")
+        # The listener that answered 503 during recovery now judges calls (this one has no token).
+        self.assertEqual(post_to_listener(S.bridge_port)[0], 401)
         wait_until(lambda: linked(sdb, "FB") == self.BATCH, timeout=90, what="the second batch linked after fail-over")
         self.assertEqual(linked(sdb, "FA") + linked(sdb, "FB"), 2 * self.BATCH, "nothing lost")
 

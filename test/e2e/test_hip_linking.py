@@ -8,7 +8,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (CLIENT_ID, HIP, Env, drop_extension, q, q1, restart_cluster, run,  # noqa: E402
+from harness import (CLIENT_ID, HIP, Env, bridge_port, drop_extension, q, q1, restart_cluster, run,  # noqa: E402
                      server_log_since, server_log_size, wait_until)
 
 ENV = None
@@ -218,7 +218,12 @@ class SenderBehaviour(unittest.TestCase):
 
     def test_sender_runs_as_a_named_worker(self):
         rows = q(self.db, "SELECT backend_type FROM pg_stat_activity WHERE backend_type LIKE 'abdm_hip%%' ORDER BY 1")
-        self.assertEqual([r["backend_type"] for r in rows], ["abdm_hip sender", "abdm_hip transfer"])
+        # One listener worker per abdm_hip.bridge_workers when a listen port is set.
+        bridges = 0
+        if bridge_port(self.db):
+            bridges = int(q1(self.db, "SHOW abdm_hip.bridge_workers")["abdm_hip.bridge_workers"])
+        self.assertEqual([r["backend_type"] for r in rows],
+                         ["abdm_hip bridge"] * bridges + ["abdm_hip sender", "abdm_hip transfer"])
 
 
 def sms_patients(db, prefix, n, mobile_base):

@@ -3,6 +3,7 @@
 # harness every command uses.
 #
 #   abdm_cluster_start NAME [extra postgresql.conf lines...]   exports PGHOST PGPORT PGUSER PGDATA
+#                                                               and ABDM_BRIDGE_PORT (the listener's)
 #   abdm_cluster_stop                                           stops it and removes its folder
 #   abdm_cluster_restart                                        pg_ctl restart (keeps the data)
 #
@@ -45,6 +46,8 @@ abdm_cluster_start() {
   export PGDATA="$home/data"
   export PGHOST=127.0.0.1 PGUSER=postgres PGDATABASE=postgres
   export PGPORT=$(abdm_free_port)
+  # The extension's own listener (the bridge worker), which the simulator calls like the gateway.
+  export ABDM_BRIDGE_PORT=$(abdm_free_port)
   mkdir -p "$PGDATA"
   [[ $(id -u) -eq 0 ]] && chown -R postgres: "$home"
   abdm_as_pg "$pgbin/initdb" -D "$PGDATA" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 >"$home/initdb.log" 2>&1 \
@@ -58,6 +61,7 @@ abdm_cluster_start() {
     echo "fsync = off"
     echo "log_line_prefix = '%m [%p] %b '"
     echo "max_worker_processes = 16"
+    echo "abdm_hip.listen_port = $ABDM_BRIDGE_PORT"
     for line in "$@"; do echo "$line"; done
   } >>"$PGDATA/postgresql.conf"
   abdm_as_pg "$pgbin/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 start >/dev/null \

@@ -4,9 +4,11 @@ ABDM_DEBIAN_PACKAGES=(
   build-essential cmake pkg-config git
   postgresql-15 postgresql-server-dev-15 postgresql-contrib
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libmicrohttpd-dev
+  libcjose-dev libjansson-dev  # cjose: gateway JWTs; cjose.pc requires jansson.pc, not pulled in
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-cryptography python3-psycopg2 python3-jsonschema
   libipc-run-perl nghttp2-server
+  wrk   # only the benchmarks use it (bench/bridge_bench.py: the bridge listener under load)
 )
 # The FHIR profile layer runs on Node.js (npm packages from test/fhir/package-lock.json); a
 # machine that already has node and npm keeps its own.

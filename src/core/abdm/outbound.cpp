@@ -21,7 +21,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<OutboundEndpoint, 14> kEndpoints = {{
+constexpr std::array<OutboundEndpoint, 15> kEndpoints = {{
     {OutboundKind::kSession, "session", "POST", "/gateway/v3/sessions"},
     {OutboundKind::kCerts, "certs", "GET", "/gateway/v3/certs"},
     {OutboundKind::kOnDiscover, "on_discover", "POST", "/user-initiated-linking/v3/patient/care-context/on-discover"},
@@ -37,6 +37,8 @@ constexpr std::array<OutboundEndpoint, 14> kEndpoints = {{
     // The only V3 HIP response on ABHA deactivation that NHA M2 v2.8 §8 lists.
     {OutboundKind::kPatientStatusOnNotify, "patient_status_on_notify", "POST", "/hip/v3/link/patient/links/hip/on-deactivate"},
     {OutboundKind::kDataPush, "data_push", "POST", ""},
+    // NHA M2 v2.8 §3.2.4: the bridge's base URL; the gateway appends /api/v3/... to it.
+    {OutboundKind::kBridgeUrl, "bridge_url", "PATCH", "/gateway/v3/bridge/url"},
 }};
 
 [[noreturn]] void bad(const std::string& field, const std::string& why) {

@@ -38,6 +38,7 @@ enum class OutboundKind {
   kSmsNotify2,            // SMS deep link
   kPatientStatusOnNotify, // acknowledgement of an ABHA deactivation/deletion notice
   kDataPush,              // POST <dataPushUrl> at the HIU, not through the gateway
+  kBridgeUrl,             // PATCH /gateway/v3/bridge/url: where the gateway calls this bridge
 };
 
 struct OutboundEndpoint {

@@ -72,6 +72,12 @@ const char* method_name(Method m) noexcept {
   return "POST";
 }
 
+std::optional<Method> method_from_name(std::string_view name) noexcept {
+  for (Method m : {Method::kGet, Method::kPost, Method::kPut, Method::kPatch, Method::kDelete})
+    if (name == method_name(m)) return m;
+  return std::nullopt;
+}
+
 const std::string* Result::header(std::string_view name) const noexcept {
   for (const auto& h : headers)
     if (iequals(h.name, name)) return &h.value;

@@ -21,6 +21,7 @@ static_assert(false, "src/core must not include PostgreSQL headers");
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,6 +39,8 @@ using Headers = std::vector<Header>;
 enum class Method { kGet, kPost, kPut, kPatch, kDelete };
 
 const char* method_name(Method m) noexcept;
+// The method of that name ("PATCH"), or nullopt for one we do not send.
+std::optional<Method> method_from_name(std::string_view name) noexcept;
 
 struct Request {
   std::int64_t id = 0;              // the caller's key (e.g. the outbox row id), echoed in Result

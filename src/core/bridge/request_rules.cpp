@@ -1,0 +1,129 @@
+#include "core/bridge/request_rules.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace abdm::bridge {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Whether a parsed JSON value holds U+0000 in any string or key.
+bool holds_nul(const nlohmann::json& j) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::string:
+      return j.get_ref<const std::string&>().find('\0') != std::string::npos;
+    case nlohmann::json::value_t::array:
+      return std::any_of(j.begin(), j.end(), [](const nlohmann::json& v) { return holds_nul(v); });
+    case nlohmann::json::value_t::object:
+      for (auto it = j.begin(); it != j.end(); ++it)
+        if (it.key().find('\0') != std::string::npos || holds_nul(it.value())) return true;
+      return false;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+const HttpHeader* find_header(std::span<const HttpHeader> headers, std::string_view name) noexcept {
+  for (const HttpHeader& h : headers)
+    if (iequals(h.name, name)) return &h;
+  return nullptr;
+}
+
+std::optional<Refusal> check_request_head(std::string_view method, std::span<const HttpHeader> headers,
+                                          const RequestLimits& limits) {
+  if (headers.size() > limits.max_headers)
+    return Refusal{431, "too many header fields: " + std::to_string(headers.size()) + " (at most " +
+                            std::to_string(limits.max_headers) + ")",
+                   true};
+  int content_lengths = 0;
+  const HttpHeader* length = nullptr;
+  const HttpHeader* encoding = nullptr;
+  for (const HttpHeader& h : headers) {
+    // A NUL, CR or LF inside a field is read differently by different parsers (cut off, or taken
+    // as the end of the line).
+    for (const std::string* text : {&h.name, &h.value})
+      if (text->find_first_of(std::string_view("\0\r\n", 3)) != std::string::npos)
+        return Refusal{400, "header " + h.name.substr(0, 40) + ": contains a NUL, CR or LF", true};
+    if (iequals(h.name, "Content-Length")) {
+      ++content_lengths;
+      length = &h;
+    } else if (iequals(h.name, "Transfer-Encoding")) {
+      if (encoding != nullptr) return Refusal{400, "Transfer-Encoding: sent more than once", true};
+      encoding = &h;
+    }
+  }
+  if (content_lengths > 1) return Refusal{400, "Content-Length: sent more than once", true};
+  if (length != nullptr && encoding != nullptr)
+    return Refusal{400, "Content-Length and Transfer-Encoding: only one may frame the body", true};
+  if (encoding != nullptr && !iequals(trim(encoding->value), "chunked"))
+    return Refusal{400, "Transfer-Encoding: only chunked is accepted", true};
+  if (length != nullptr) {
+    const std::string_view v = trim(length->value);
+    unsigned long long n = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (v.empty() || ec != std::errc() || end != v.data() + v.size())
+      return Refusal{400, "Content-Length: not a decimal number", true};
+    if (n > limits.max_body)
+      return Refusal{413, "body of " + std::to_string(n) + " bytes is larger than the limit of " +
+                              std::to_string(limits.max_body) + " (abdm_hip.listen_max_body)",
+                     true};
+  }
+  // Only the method the gateway uses; the framing is known here, so the connection may go on.
+  if (method != "POST") return Refusal{405, "method " + std::string(method.substr(0, 20)) + " is not accepted; the gateway POSTs", false};
+  return std::nullopt;
+}
+
+std::optional<Refusal> check_body_size(std::size_t received, const RequestLimits& limits) {
+  if (received <= limits.max_body) return std::nullopt;
+  return Refusal{413, "body larger than the limit of " + std::to_string(limits.max_body) +
+                          " bytes (abdm_hip.listen_max_body)",
+                 true};
+}
+
+std::optional<std::string> json_body_problem(std::string_view body) {
+  nlohmann::json parsed;
+  try {
+    // nlohmann's lexer refuses ill-formed UTF-8 and unpaired surrogate escapes itself.
+    parsed = nlohmann::json::parse(body);
+  } catch (const nlohmann::json::parse_error& e) {
+    std::string why = e.what();
+    // "[json.exception.parse_error.101] parse error at line 1, column 3: ..." → from "at line".
+    if (auto at = why.find("at line"); at != std::string::npos) why = why.substr(at);
+    return "body: not valid JSON (" + why.substr(0, 200) + ")";
+  }
+  if (holds_nul(parsed)) return "body: contains U+0000, which a JSON value in the database cannot hold";
+  return std::nullopt;
+}
+
+std::string error_body(std::string_view message, std::string_view code) {
+  return nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+nlohmann::json headers_for_receive(std::span<const HttpHeader> headers) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const HttpHeader& h : headers) {
+    if (iequals(h.name, "Authorization")) continue;
+    bool seen = false;
+    for (auto it = out.begin(); it != out.end() && !seen; ++it) seen = iequals(it.key(), h.name);
+    if (!seen) out[h.name] = h.value;
+  }
+  return out;
+}
+
+}  // namespace abdm::bridge
