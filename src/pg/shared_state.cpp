@@ -28,6 +28,8 @@ struct SharedState {
   int64_t token_obtained_at_ms;
   int64_t token_expires_in_s;
   uint64_t token_generation;
+  int bridges_listening;  // listener workers with a database connection that are taking calls
+  bool gate_listening;    // the gate holds the port (worker_bridge_gate.cpp)
 };
 
 SharedState* shared = nullptr;
@@ -35,6 +37,9 @@ shmem_request_hook_type prev_shmem_request_hook = nullptr;
 shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
 bool wake_registered = false;
 bool wake_pending[static_cast<int>(WorkerKind::kCount)] = {false};
+bool counted_as_listening = false;  // this process added itself to bridges_listening
+
+void stop_counting_as_listening(int, Datum) { set_bridge_listening(false); }
 
 void shmem_request() {
   if (prev_shmem_request_hook) prev_shmem_request_hook();
@@ -119,6 +124,46 @@ CachedToken load_cached_token() {
   t.token = copy;
   explicit_bzero(copy, sizeof copy);
   return t;
+}
+
+void set_bridge_listening(bool listening) {
+  if (!shared || listening == counted_as_listening) return;
+  static bool exit_hook = false;
+  if (listening && !exit_hook) {
+    // However the process ends short of a crash (which resets shared memory), it stops counting.
+    on_shmem_exit(stop_counting_as_listening, 0);
+    exit_hook = true;
+  }
+  SpinLockAcquire(&shared->mutex);
+  shared->bridges_listening += listening ? 1 : -1;
+  SpinLockRelease(&shared->mutex);
+  counted_as_listening = listening;
+  // The gate takes the port at once, not at its next look (a listener leaving closes its socket
+  // only after this).
+  if (!listening) wake_worker(WorkerKind::kBridgeGate);
+}
+
+int bridges_listening() {
+  if (!shared) return 0;
+  SpinLockAcquire(&shared->mutex);
+  const int n = shared->bridges_listening;
+  SpinLockRelease(&shared->mutex);
+  return n;
+}
+
+void set_gate_listening(bool listening) {
+  if (!shared) return;
+  SpinLockAcquire(&shared->mutex);
+  shared->gate_listening = listening;
+  SpinLockRelease(&shared->mutex);
+}
+
+bool gate_listening() {
+  if (!shared) return false;
+  SpinLockAcquire(&shared->mutex);
+  const bool g = shared->gate_listening;
+  SpinLockRelease(&shared->mutex);
+  return g;
 }
 
 void store_cached_token(const CachedToken& t) {

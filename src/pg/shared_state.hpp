@@ -8,7 +8,7 @@
 
 namespace abdm_pg {
 
-enum class WorkerKind : int { kSender = 0, kTransfer = 1, kBridge = 2, kCount = 3 };
+enum class WorkerKind : int { kSender = 0, kTransfer = 1, kBridge = 2, kBridgeGate = 3, kCount = 4 };
 
 // Called from _PG_init while shared_preload_libraries is being processed.
 void install_shared_state_hooks();
@@ -22,6 +22,15 @@ void wake_worker(WorkerKind kind);
 void wake_worker_at_commit(WorkerKind kind);
 // Whether the library was preloaded (shared state exists).
 bool shared_state_available();
+
+// Listener workers that are taking the gateway's calls (worker_bridge.cpp). While there are none
+// (the server is starting or recovering, a listener is restarting), the gate answers 503 on the
+// port (worker_bridge_gate.cpp). A process counts itself at most once; it stops counting when it
+// exits.
+void set_bridge_listening(bool listening);
+int bridges_listening();
+void set_gate_listening(bool listening);
+bool gate_listening();
 
 // The cached gateway session token. Empty token = none cached.
 struct CachedToken {

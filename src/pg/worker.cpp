@@ -31,12 +31,13 @@ namespace abdm_pg {
 namespace {
 
 void register_one(const char* type_name, const char* function_name,
-                  BgWorkerStartTime start = BgWorkerStart_RecoveryFinished, const char* name = nullptr) {
+                  BgWorkerStartTime start = BgWorkerStart_RecoveryFinished, const char* name = nullptr,
+                  bool database = true, int restart_s = 5) {
   BackgroundWorker worker;
   memset(&worker, 0, sizeof(worker));
-  worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+  worker.bgw_flags = BGWORKER_SHMEM_ACCESS | (database ? BGWORKER_BACKEND_DATABASE_CONNECTION : 0);
   worker.bgw_start_time = start;
-  worker.bgw_restart_time = 5;  // seconds; a crash must not stop the HIP for long
+  worker.bgw_restart_time = restart_s;  // a crash must not stop the HIP for long
   strlcpy(worker.bgw_library_name, "abdm_hip", BGW_MAXLEN);
   strlcpy(worker.bgw_function_name, function_name, BGW_MAXLEN);
   strlcpy(worker.bgw_name, name ? name : type_name, BGW_MAXLEN);
@@ -57,6 +58,10 @@ void register_workers() {
       snprintf(name, sizeof name, "abdm_hip bridge %d", i);
       register_one("abdm_hip bridge", "abdm_bridge_main", BgWorkerStart_ConsistentState, name);
     }
+    // While none of them can listen (start-up, crash recovery, a restart), the gate answers 503
+    // on the port (worker_bridge_gate.cpp); it needs no database, so it runs from the start.
+    register_one("abdm_hip bridge gate", "abdm_bridge_gate_main", BgWorkerStart_PostmasterStart, nullptr,
+                 /*database=*/false, /*restart_s=*/1);
   }
 }
 

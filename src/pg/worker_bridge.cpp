@@ -20,6 +20,8 @@ extern "C" {
 #include "utils/elog.h"
 }
 
+#include <poll.h>
+
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -103,11 +105,33 @@ class BridgeTurn final : public WorkerTurn {
           pg_call([&] { elog(DEBUG1, "abdm_hip bridge: %s", m); });
         });
     log_line("abdm_hip bridge: listening on " + c.address + ":" + std::to_string(listener_->port()));
+    set_bridge_listening(true);  // the gate (worker_bridge_gate.cpp) steps aside
     if (!abdm_verify_jwt)
       log_warning("abdm_hip bridge: abdm_hip.verify_jwt is off: every caller who reaches the port is trusted "
                   "as the gateway (for tests only)");
     else if (setting(abdm_jwt_issuer).empty())
       log_warning("abdm_hip bridge: abdm_hip.jwt_issuer is not set: every call will be refused (401)");
+  }
+
+  // Leaving (SIGTERM, pg_terminate_backend): hand the port over without cutting a call off. The
+  // last listener waits for the gate to listen (woken by set_bridge_listening), then stops
+  // accepting and answers what is open, for at most a second.
+  ~BridgeTurn() override {
+    set_bridge_listening(false);
+    try {
+      using std::chrono::steady_clock;
+      const auto until = steady_clock::now() + std::chrono::milliseconds(500);
+      while (bridges_listening() == 0 && !gate_listening() && steady_clock::now() < until) pg_usleep(5000);
+      listener_->stop_accepting();
+      const auto drained = steady_clock::now() + std::chrono::seconds(1);
+      while (listener_->open_connections() > 0 && steady_clock::now() < drained) {
+        pollfd p{listener_->wait_fd(), POLLIN, 0};
+        ::poll(&p, 1, static_cast<int>(listener_->timeout_ms(20)));
+        listener_->run();
+      }
+    } catch (...) {
+      // Leaving anyway.
+    }
   }
 
   bool turn(bool) override {
@@ -190,7 +214,9 @@ class BridgeTurn final : public WorkerTurn {
       log_current_exception("abdm_hip bridge: receive");
       // Class 22 (a value jsonb or a cast refused) is the caller's; the rest is ours, and
       // transient ones (conflicts, resources, shutdown, read-only) are worth a re-delivery.
-      if (state.rfind("22", 0) == 0) return refuse(req, 400, std::string("body: ") + e.what());
+      // Class 54 (program limit: a value too deep or too large for jsonb) is the caller's too.
+      if (state.rfind("22", 0) == 0 || state.rfind("54", 0) == 0)
+        return refuse(req, 400, std::string("body: ") + e.what());
       if (state.rfind("40", 0) == 0 || state.rfind("53", 0) == 0 || state.rfind("57", 0) == 0 ||
           state == "25006" || state.rfind("08", 0) == 0)
         return unavailable("the database cannot take the call now (SQLSTATE " + state + ")");

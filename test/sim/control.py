@@ -56,6 +56,7 @@ class Control:
         a("GET", "/_sim/link-tokens", "control-link-tokens", lambda r: Response(200, self.state.link_tokens.list()))
         a("POST", "/_sim/link-tokens", "control-link-tokens-mint", self.mint_link_token)
         a("POST", "/_sim/link-tokens/revoke", "control-link-tokens-revoke", self.revoke_link_token)
+        a("POST", "/_sim/bearer", "control-bearer", self.mint_bearer)
         a("GET", "/_sim/abha", "control-abha", lambda r: Response(200, list(self.state.abha.values())))
         a("POST", "/_sim/abha", "control-abha-add", self.add_abha)
         a("GET", "/_sim/links", "control-links", self.links)
@@ -130,6 +131,28 @@ class Control:
         b = self._body(req)
         n = self.state.link_tokens.revoke(b.get("linkToken"), b.get("hipId"), b.get("abhaAddress"))
         return Response(200, {"revoked": n})
+
+    def mint_bearer(self, req):
+        """A gateway bearer for a test of the HIP's listener, right or wrong on purpose:
+        {"claims": {...}, "header": {...}  (overrides; null deletes a member),
+         "key": "gateway" | "other"  (other: an RSA key the JWKS does not hold),
+         "alg": "RS256" | "RS512" | "none" | "HS256"  (how it is signed; the header says the same
+                unless "header" overrides alg), "hmacKey": the public-key form HS256 is keyed with
+                (spki-pem, pkcs1-pem, spki-der, jwk-json, n), "expiresIn": seconds (1200)}
+        -> {"token", "header", "claims", "kid" (the JWKS key's)}."""
+        b = self._body(req)
+        if not isinstance(b, dict):
+            raise ApiError(400, "SIM-BODY", "body must be a JSON object")
+        unknown = set(b) - {"claims", "header", "key", "alg", "hmacKey", "expiresIn"}
+        if unknown:
+            raise ApiError(400, "SIM-BODY", f"unknown members {sorted(unknown)}")
+        try:
+            token, header, claims = self.state.signer.mint(
+                b.get("claims"), b.get("header"), b.get("key", "gateway"), b.get("alg", "RS256"),
+                b.get("hmacKey", "spki-pem"), b.get("expiresIn", 1200))
+        except ValueError as exc:
+            raise ApiError(400, "SIM-BODY", str(exc)) from None
+        return Response(200, {"token": token, "header": header, "claims": claims, "kid": self.state.signer.kid})
 
     def add_abha(self, req):
         b = self._body(req)

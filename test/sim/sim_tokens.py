@@ -9,6 +9,11 @@
 - Callback bearer tokens (gateway -> HIP): RS256 JWTs with a JWKS served at
   /gateway/v3/certs (NHA doc §3.2.2-3.2.3), claims shaped like the sandbox's own session token
   (iss .../auth/realms/central-registry, azp/clientId "gateway", aud "account", 20-min exp).
+- Test bearers (POST /_sim/bearer, CallbackSigner.mint): the same token with any claim or header
+  changed, or signed wrongly on purpose, for the tests of the HIP's own listener: another RSA key
+  the JWKS does not hold (a forged signature under the real kid), RS512 with the gateway key
+  (whose JWK says RS256), alg "none" with an empty signature, and HS256 keyed with the gateway's
+  public key (the RS/HS key-confusion attack).
 """
 
 import base64
@@ -20,7 +25,7 @@ import threading
 import time
 import uuid
 
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 
@@ -139,9 +144,15 @@ class LinkTokenStore:
 class CallbackSigner:
     """RS256 bearer tokens for gateway -> HIP calls, and the JWKS to verify them."""
 
+    MINT_ALGS = ("RS256", "RS512", "none", "HS256")
+    # The forms a careless verifier might use as the HMAC secret when it is handed the RSA
+    # public key (the classic RS256 -> HS256 confusion); HS256 mints use one of them.
+    HMAC_KEY_FORMS = ("spki-pem", "pkcs1-pem", "spki-der", "jwk-json", "n")
+
     def __init__(self, issuer):
         self.issuer = issuer
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._other = None          # a second key the JWKS never holds (forged signatures)
         pub = self._key.public_key().public_numbers()
         self.kid = b64url(hashlib.sha256(str(pub.n).encode()).digest()[:12])
         self.jwks = {"keys": [{
@@ -157,15 +168,76 @@ class CallbackSigner:
         sig = self._key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
         return signing_input + "." + b64url(sig)
 
+    def default_claims(self, now=None, expires_in=1200):
+        """The claims of the gateway's own bearer (the sandbox session token's shape)."""
+        now = int(time.time()) if now is None else now
+        return {"iss": self.issuer, "aud": "account", "azp": "gateway", "clientId": "gateway",
+                "iat": now, "exp": now + expires_in, "jti": str(uuid.uuid4()),
+                "realm_access": {"roles": ["gateway"]}}
+
     def bearer(self):
         """One token reused for its lifetime, as the real gateway does (20 minutes)."""
         now = int(time.time())
         with self._lock:
             token, exp = self._cached
             if token is None or exp - now < 60:
-                exp = now + 1200
-                token = self.sign({"iss": self.issuer, "aud": "account", "azp": "gateway",
-                                   "clientId": "gateway", "iat": now, "exp": exp, "jti": str(uuid.uuid4()),
-                                   "realm_access": {"roles": ["gateway"]}})
+                claims = self.default_claims(now)
+                exp = claims["exp"]
+                token = self.sign(claims)
                 self._cached = (token, exp)
             return token
+
+    # -- test bearers --------------------------------------------------------------------------
+    def _other_key(self):
+        with self._lock:
+            if self._other is None:
+                self._other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            return self._other
+
+    def hmac_key(self, form="spki-pem"):
+        """The gateway's public key in one of HMAC_KEY_FORMS, as bytes."""
+        pub = self._key.public_key()
+        if form == "spki-pem":
+            return pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        if form == "pkcs1-pem":
+            return pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1)
+        if form == "spki-der":
+            return pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        if form == "jwk-json":
+            return json.dumps(self.jwks["keys"][0], separators=(",", ":")).encode()
+        if form == "n":
+            return self.jwks["keys"][0]["n"].encode()
+        raise ValueError(f"hmacKey is one of {', '.join(self.HMAC_KEY_FORMS)}")
+
+    def mint(self, claims=None, header=None, key="gateway", alg="RS256", hmac_key="spki-pem", expires_in=1200):
+        """A bearer for tests: the default claims (fresh iat/exp/jti; exp = now + expires_in) and
+        header {alg, typ, kid}, each overridden by `claims` / `header` (None deletes a member),
+        signed as `alg` says (RS256 | RS512 with `key` "gateway" or "other"; "none": empty
+        signature; HS256 keyed with the gateway public key in form `hmac_key`). The header's alg
+        is the signing alg unless `header` says otherwise. Returns (token, header, claims)."""
+        if alg not in self.MINT_ALGS:
+            raise ValueError(f"alg is one of {', '.join(self.MINT_ALGS)}")
+        if key not in ("gateway", "other"):
+            raise ValueError('key is "gateway" or "other"')
+        if claims is not None and not isinstance(claims, dict) or header is not None and not isinstance(header, dict):
+            raise ValueError("claims and header are JSON objects")
+        if isinstance(expires_in, bool) or not isinstance(expires_in, int):
+            raise ValueError("expiresIn is an integer (seconds; negative for an expired token)")
+        c = self.default_claims(expires_in=expires_in)
+        h = {"alg": alg, "typ": "JWT", "kid": self.kid}
+        for target, patch in ((c, claims), (h, header)):
+            for k, v in (patch or {}).items():
+                if v is None:
+                    target.pop(k, None)
+                else:
+                    target[k] = v
+        signing_input = _jwt_parts(h, c).encode()
+        if alg == "none":
+            sig = b""
+        elif alg == "HS256":
+            sig = hmac.new(self.hmac_key(hmac_key), signing_input, hashlib.sha256).digest()
+        else:
+            rsa_key = self._key if key == "gateway" else self._other_key()
+            sig = rsa_key.sign(signing_input, padding.PKCS1v15(),
+                               hashes.SHA256() if alg == "RS256" else hashes.SHA512())
+        return signing_input.decode() + "." + b64url(sig), h, c

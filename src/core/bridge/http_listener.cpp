@@ -1,6 +1,7 @@
 #include "core/bridge/http_listener.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -10,6 +11,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <unistd.h>
 #include <optional>
 #include <unordered_map>
 
@@ -26,8 +28,10 @@ struct RequestState {
   HttpRequest request;
   bool answered = false;  // a reply is queued; further body bytes are dropped
   // Refused while its body was arriving: libmicrohttpd queues no reply in the middle of a body,
-  // so the rest is read and dropped (the request deadline bounds how long) and this is the reply.
+  // so the rest is read and dropped and this is the reply at its end; but only up to another
+  // max_body bytes: a body that goes on beyond that is cut off by closing the connection.
   std::optional<Refusal> refused_mid_body;
+  std::size_t dropped = 0;
 };
 
 // One open connection: its socket and when its current request must be complete.
@@ -47,6 +51,8 @@ struct HttpListener::Impl {
   std::unordered_map<MHD_Connection*, ConnectionState> connections;
   Clock::time_point next_deadline = Clock::time_point::max();
   ListenerCounters counters;
+  bool quiesced = false;
+  int port = 0;  // remembered when the listening socket is given up
 
   static MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* method,
                               const char* version, const char* upload_data, size_t* upload_data_size,
@@ -122,7 +128,11 @@ MHD_Result HttpListener::Impl::access(MHD_Connection* c, const char* url, const 
   if (*upload_data_size > 0) {
     const std::size_t n = *upload_data_size;
     *upload_data_size = 0;
-    if (state->answered || state->refused_mid_body) return MHD_YES;
+    if (state->answered) return MHD_YES;
+    if (state->refused_mid_body) {
+      state->dropped += n;
+      return state->dropped > config.limits.max_body ? MHD_NO : MHD_YES;
+    }
     if (auto refusal = check_body_size(state->request.body.size() + n, config.limits)) {
       ++counters.refused;
       state->refused_mid_body = std::move(refusal);
@@ -300,7 +310,34 @@ void HttpListener::run() {
   impl_->sweep_deadlines();
 }
 
+void HttpListener::stop_accepting() noexcept {
+  if (impl_->quiesced) return;
+  const int port_before = port();
+  const MHD_socket fd = MHD_quiesce_daemon(impl_->daemon);
+  if (fd != MHD_INVALID_SOCKET) {
+    // Connections the kernel has already accepted on this socket would be reset when it closes
+    // (with SO_REUSEPORT each socket has its own queue): take them over first, so they are
+    // answered like the open ones. The socket is then ours to close.
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);  // an empty queue must not block us
+    for (;;) {
+      sockaddr_storage peer{};
+      socklen_t len = sizeof peer;
+      const int c = ::accept4(fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (c < 0) break;
+      if (MHD_add_connection(impl_->daemon, c, reinterpret_cast<sockaddr*>(&peer), len) != MHD_YES) {
+        // The library closes the socket itself when it refuses it.
+      }
+    }
+    ::close(fd);
+  }
+  impl_->quiesced = true;
+  impl_->port = port_before;
+}
+
+std::size_t HttpListener::open_connections() const noexcept { return impl_->connections.size(); }
+
 int HttpListener::port() const noexcept {
+  if (impl_->quiesced) return impl_->port;
   const MHD_DaemonInfo* info = MHD_get_daemon_info(impl_->daemon, MHD_DAEMON_INFO_BIND_PORT);
   return info ? info->port : impl_->config.port;
 }

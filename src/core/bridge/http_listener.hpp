@@ -91,6 +91,10 @@ class HttpListener {
   void run();
 
   int port() const noexcept;
+  // Stops accepting (closes the listening socket) while the open connections are served on;
+  // for handing the port to another process without cutting a request off.
+  void stop_accepting() noexcept;
+  std::size_t open_connections() const noexcept;
   // Limits that may change on a configuration reload (the rest needs a new listener).
   void set_limits(const RequestLimits& limits, std::chrono::milliseconds request_timeout) noexcept;
   ListenerCounters counters() const noexcept;

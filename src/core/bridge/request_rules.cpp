@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <vector>
 
 namespace abdm::bridge {
 
@@ -20,20 +21,47 @@ std::string_view trim(std::string_view s) noexcept {
   return s;
 }
 
-// Whether a parsed JSON value holds U+0000 in any string or key.
-bool holds_nul(const nlohmann::json& j) {
-  switch (j.type()) {
-    case nlohmann::json::value_t::string:
-      return j.get_ref<const std::string&>().find('\0') != std::string::npos;
-    case nlohmann::json::value_t::array:
-      return std::any_of(j.begin(), j.end(), [](const nlohmann::json& v) { return holds_nul(v); });
-    case nlohmann::json::value_t::object:
-      for (auto it = j.begin(); it != j.end(); ++it)
-        if (it.key().find('\0') != std::string::npos || holds_nul(it.value())) return true;
-      return false;
-    default:
-      return false;
+// How deeply arrays and objects nest in JSON text, by one pass over its bytes (strings skipped);
+// stops counting past `limit`. Before parsing, so that a body of 200,000 '[' costs one scan and
+// not a parse (and nothing below recurses over it).
+std::size_t nesting_depth(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) return deepest;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
   }
+  return deepest;
+}
+
+// Whether a parsed JSON value holds U+0000 in any string or key; iterative, whatever the depth.
+bool holds_nul(const nlohmann::json& root) {
+  std::vector<const nlohmann::json*> todo{&root};
+  while (!todo.empty()) {
+    const nlohmann::json& j = *todo.back();
+    todo.pop_back();
+    if (j.is_string()) {
+      if (j.get_ref<const std::string&>().find('\0') != std::string::npos) return true;
+    } else if (j.is_object()) {
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        if (it.key().find('\0') != std::string::npos) return true;
+        todo.push_back(&it.value());
+      }
+    } else if (j.is_array()) {
+      for (const nlohmann::json& v : j) todo.push_back(&v);
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -96,6 +124,8 @@ std::optional<Refusal> check_body_size(std::size_t received, const RequestLimits
 }
 
 std::optional<std::string> json_body_problem(std::string_view body) {
+  if (nesting_depth(body, kMaxJsonDepth) > kMaxJsonDepth)
+    return "body: arrays and objects nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
   nlohmann::json parsed;
   try {
     // nlohmann's lexer refuses ill-formed UTF-8 and unpaired surrogate escapes itself.

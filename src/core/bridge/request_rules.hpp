@@ -50,8 +50,13 @@ std::optional<Refusal> check_request_head(std::string_view method, std::span<con
 // Checked as body bytes arrive (chunked bodies have no declared size).
 std::optional<Refusal> check_body_size(std::size_t received, const RequestLimits& limits);
 
-// Why this body cannot be handed to receive() as jsonb, or nullopt when it can: not JSON, not
-// UTF-8, a lone surrogate escape, or a NUL character anywhere (jsonb cannot store U+0000).
+// Deeper than any ABDM message nests (about ten levels), far below what would exhaust a stack
+// here or in PostgreSQL's jsonb input.
+inline constexpr std::size_t kMaxJsonDepth = 64;
+
+// Why this body cannot be handed to receive() as jsonb, or nullopt when it can: nested deeper
+// than kMaxJsonDepth, not JSON, not UTF-8, a lone surrogate escape, or a NUL character anywhere
+// (jsonb cannot store U+0000).
 std::optional<std::string> json_body_problem(std::string_view body);
 
 // The gateway-style error object every refusal carries: {"error":{"code":..,"message":..}}.

@@ -194,6 +194,34 @@ TEST(HttpListener, ChunkedBodyPastTheLimitIsCut) {
   EXPECT_EQ(s.calls, 0);
 }
 
+TEST(HttpListener, EndlessChunkedBodyIsCutOff) {
+  ListenerConfig c;
+  c.limits.max_body = 64 * 1024;
+  Server s(c);
+  int fd = connect_to(s.port);
+  send_all(fd, "POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+  const std::string chunk(16 * 1024, 'x');
+  const std::string frame = "4000\r\n" + chunk + "\r\n";
+  std::size_t sent = 0;
+  bool cut = false;
+  while (sent < (64u << 20) && !cut) {
+    ssize_t n = ::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, 2000) <= 0) break;
+      cut = (p.revents & (POLLERR | POLLHUP)) != 0;
+    } else {
+      cut = true;
+    }
+  }
+  ::close(fd);
+  EXPECT_TRUE(cut) << sent << " bytes sent and the connection still open";
+  EXPECT_LT(sent, 32u << 20);  // the limit twice, and what the kernel's buffers took
+  EXPECT_EQ(s.calls, 0);
+}
+
 TEST(HttpListener, TooManyHeadersAndTooLargeHeadersAreRefused) {
   ListenerConfig c;
   c.limits.max_headers = 20;
@@ -282,6 +310,38 @@ TEST(HttpListener, ConnectionLimitRefusesNewConnectionsOnly) {
   for (int fd : held) ::close(fd);
   r = read_until_closed(extra, 1000ms);
   ::close(extra);
+  EXPECT_EQ(r.rfind("HTTP/1.1 202", 0), 0u) << r;
+}
+
+TEST(HttpListener, StopAcceptingServesTheOpenConnectionsOnly) {
+  ListenerConfig c;
+  c.port = 0;
+  HttpListener l(c, [](HttpRequest&) { return HttpReply{202, "", {}, false}; });
+  const int port = l.port();
+  int open = connect_to(port);
+  for (int i = 0; i < 5; ++i) l.run();  // accepted
+  EXPECT_EQ(l.open_connections(), 1u);
+  l.stop_accepting();
+  EXPECT_EQ(l.port(), port);
+  // A new connection is refused by the kernel: nobody listens any more.
+  int fresh = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_NE(::connect(fresh, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ::close(fresh);
+  // The open one is still answered.
+  send_all(open, post("{}"));
+  std::string r;
+  for (int i = 0; i < 50 && r.empty(); ++i) {
+    pollfd p{l.wait_fd(), POLLIN, 0};
+    ::poll(&p, 1, 20);
+    l.run();
+    pollfd q{open, POLLIN, 0};
+    if (::poll(&q, 1, 0) > 0) r = read_until_closed(open, 100ms);
+  }
+  ::close(open);
   EXPECT_EQ(r.rfind("HTTP/1.1 202", 0), 0u) << r;
 }
 

@@ -85,6 +85,24 @@ TEST(JsonBody, WhatJsonbCanHold) {
   }
 }
 
+TEST(JsonBody, DeepNestingIsRefusedWithoutRecursion) {
+  std::string ok = std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
+  EXPECT_FALSE(json_body_problem(ok));
+  std::string deep = std::string(kMaxJsonDepth + 1, '[') + std::string(kMaxJsonDepth + 1, ']');
+  auto p = json_body_problem(deep);
+  ASSERT_TRUE(p);
+  EXPECT_NE(p->find("nested deeper"), std::string::npos);
+  // 200,000 levels: refused by the scan (a recursive walk would run out of stack).
+  std::string huge = std::string(200000, '[') + std::string(200000, ']');
+  EXPECT_TRUE(json_body_problem(huge));
+  // Brackets inside strings do not count; escaped quotes do not end a string.
+  std::string in_string = "{\"a\":\"" + std::string(1000, '[') + "\\\"\"}";
+  EXPECT_FALSE(json_body_problem(in_string)) << in_string.substr(0, 20);
+  // A NUL deep inside (within the limit) is still found.
+  std::string nul = std::string(60, '[') + "\"\\u0000\"" + std::string(60, ']');
+  EXPECT_TRUE(json_body_problem(nul));
+}
+
 TEST(ErrorBody, GatewayShape) {
   auto j = nlohmann::json::parse(error_body("body: bad", "ABDM-9999"));
   EXPECT_EQ(j["error"]["code"], "ABDM-9999");
