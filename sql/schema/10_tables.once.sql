@@ -271,10 +271,19 @@ CREATE TABLE abdm_hip.outbox (
   response         jsonb,
   created_at       timestamptz NOT NULL DEFAULT now(),
   sent_at          timestamptz,
+  -- Calls the gateway answers with a callback (sql/schema/52_callback_deadlines.sql):
+  answer           text CONSTRAINT outbox_answer_known CHECK (answer IN ('awaiting', 'answered', 'resent', 'no_answer')),
+  answer_due_at    timestamptz,               -- sent again (or given up) when no answer by then
+  answered_at      timestamptz,
+  resends          int NOT NULL DEFAULT 0,    -- how many calls before this one asked the same
+  resent_from      uuid,                      -- REQUEST-ID of the call this one sends again
+  resent_as        uuid,                      -- REQUEST-ID of the call that sent this one again
+  chain_started_at timestamptz,               -- when the first call of the chain was sent
   PRIMARY KEY (hip_id, id),
   UNIQUE (request_id)
 );
 SELECT pg_catalog.pg_extension_config_dump('abdm_hip.outbox', '');
+CREATE INDEX outbox_answer_due_idx ON abdm_hip.outbox (answer_due_at) WHERE answer = 'awaiting';
 -- Not the bodies (they may carry OTPs on their way to the SMS hook).
 GRANT SELECT (id, hip_id, kind, target, request_id, status, attempts, next_attempt_at,
               last_http_status, last_error, created_at, sent_at)

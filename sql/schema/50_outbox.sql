@@ -149,7 +149,8 @@ CREATE OR REPLACE VIEW abdm_hip.outbox_status WITH (security_barrier) AS
 SELECT o.id, o.hip_id, o.kind, o.target, o.request_id, o.status, o.attempts,
        o.next_attempt_at, o.last_http_status, o.last_error, o.created_at, o.sent_at,
        CASE WHEN o.status = 'sent' THEN o.sent_at - o.created_at END AS delivery_time,
-       o.lease_until IS NOT NULL AND o.lease_until > now() AS in_flight
+       o.lease_until IS NOT NULL AND o.lease_until > now() AS in_flight,
+       o.answer, o.resends
 FROM abdm_hip.outbox o;
 
 GRANT SELECT ON abdm_hip.outbox_status TO abdm_hip_app;

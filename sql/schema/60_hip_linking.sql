@@ -252,8 +252,11 @@ DECLARE
   tok abdm_hip.link_token;
   code text := msg #>> '{error,code}';
 BEGIN
+  -- A late answer to a call sent again answers the newest call of its chain.
   SELECT * INTO tok FROM abdm_hip.link_token
-   WHERE hip_id = p_hip_id AND request_id = (msg #>> '{response,requestId}')::uuid FOR UPDATE;
+   WHERE hip_id = p_hip_id
+     AND request_id = abdm_hip_internal.callback_answered(p_hip_id, (msg #>> '{response,requestId}')::uuid)
+   FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'response.requestId: no generate-token request % from HIP %', msg #>> '{response,requestId}', p_hip_id
       USING ERRCODE = 'invalid_parameter_value';
@@ -276,7 +279,8 @@ CREATE OR REPLACE FUNCTION abdm_hip_internal.handle_on_carecontext(p_hip_id text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   code text := msg #>> '{error,code}';
-  answered uuid := (msg #>> '{response,requestId}')::uuid;
+  -- A late answer to a call sent again answers the newest call of its chain.
+  answered uuid := abdm_hip_internal.callback_answered(p_hip_id, (msg #>> '{response,requestId}')::uuid);
 BEGIN
   -- ABDM-1056 "already linked" means linked (ohcnetwork/care-abdm docs/findings.md F4).
   IF code IS NULL OR code = 'ABDM-1056' THEN
@@ -301,6 +305,7 @@ CREATE OR REPLACE FUNCTION abdm_hip_internal.handle_context_on_notify(p_hip_id t
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   -- The acknowledgement is kept in the inbox; an error is surfaced on the outbox row it answers.
+  PERFORM abdm_hip_internal.callback_answered(p_hip_id, (msg #>> '{response,requestId}')::uuid);
   UPDATE abdm_hip.outbox
      SET last_error = CASE WHEN msg ? 'error' THEN (msg #>> '{error,code}') || ': ' || coalesce(msg #>> '{error,message}', '') END
    WHERE hip_id = p_hip_id AND request_id = (msg #>> '{response,requestId}')::uuid AND kind = 'context_notify';
@@ -313,7 +318,8 @@ BEGIN
   UPDATE abdm_hip.sms_notification
      SET status = CASE WHEN msg ? 'error' OR upper(coalesce(msg ->> 'status', '')) = 'ERRORED' THEN 'failed' ELSE 'acknowledged' END,
          last_error = CASE WHEN msg ? 'error' THEN (msg #>> '{error,code}') || ': ' || coalesce(msg #>> '{error,message}', '') END
-   WHERE hip_id = p_hip_id AND request_id = (msg #>> '{resp,requestId}')::uuid;
+   WHERE hip_id = p_hip_id
+     AND request_id = abdm_hip_internal.callback_answered(p_hip_id, (msg #>> '{resp,requestId}')::uuid);
 END
 $$;
 
@@ -323,7 +329,9 @@ CREATE OR REPLACE VIEW abdm_hip.link_activity WITH (security_barrier) AS
 SELECT c.hip_id, c.patient_ref, c.reference AS care_context_ref, c.hi_types,
        coalesce(l.abha_address, CASE WHEN c.link_pending THEN p.abha_address END) AS abha_address,
        -- A new care context the sender has not acted on yet shows as requested already.
-       coalesce(l.status, CASE WHEN p.abha_address IS NULL THEN 'no_abha_address'
+       -- no_answer: the gateway never answered the link's call (or its token's), re-sends included.
+       coalesce(CASE WHEN l.status = 'requested' AND o.answer = 'no_answer' THEN 'no_answer' END,
+                l.status, CASE WHEN p.abha_address IS NULL THEN 'no_abha_address'
                                WHEN c.link_pending THEN 'requested' ELSE 'not_requested' END) AS link_status,
        l.method, l.linked_at, l.last_error AS link_error,
        t.status AS token_status, t.expires_at AS token_expires_at, t.retry_after AS token_retry_after,

@@ -74,3 +74,14 @@ CREATE TABLE abdm_hip.bridge_registration (
 );
 SELECT pg_catalog.pg_extension_config_dump('abdm_hip.bridge_registration', '');
 GRANT SELECT ON abdm_hip.bridge_registration TO abdm_hip_app;
+
+-- Callback deadlines (sql/schema/52_callback_deadlines.sql).
+ALTER TABLE abdm_hip.outbox
+  ADD COLUMN answer           text CONSTRAINT outbox_answer_known CHECK (answer IN ('awaiting', 'answered', 'resent', 'no_answer')),
+  ADD COLUMN answer_due_at    timestamptz,
+  ADD COLUMN answered_at      timestamptz,
+  ADD COLUMN resends          int NOT NULL DEFAULT 0,
+  ADD COLUMN resent_from      uuid,
+  ADD COLUMN resent_as        uuid,
+  ADD COLUMN chain_started_at timestamptz;
+CREATE INDEX outbox_answer_due_idx ON abdm_hip.outbox (answer_due_at) WHERE answer = 'awaiting';

@@ -54,6 +54,12 @@ bool abdm_otp_notify = false;
 int abdm_yob_tolerance = 5;
 double abdm_name_match_threshold = 0.6;
 int abdm_link_auth_type = 0;
+int abdm_answer_deadline_generate_token_s = 420;
+int abdm_answer_deadline_link_carecontext_s = 120;
+int abdm_answer_deadline_context_notify_s = 300;
+int abdm_answer_deadline_sms_notify2_s = 300;
+int abdm_answer_max_resends = 3;
+int abdm_link_token_duplicate_window_s = 360;
 
 // Values the gateway takes, so a typo is refused when it is written, not when a message is built.
 const config_enum_entry kPhoneFormats[] = {{"10", 0, false}, {"+91-", 1, false}, {"91", 2, false},
@@ -234,6 +240,32 @@ void define_gucs() {
                            "DIRECT (NHA Postman collection).",
                            nullptr, &abdm_link_auth_type, 0, kLinkAuthTypes, PGC_SIGHUP, 0, nullptr,
                            nullptr, nullptr);
+  // Callback deadlines (sql/schema/52_callback_deadlines.sql).
+  DefineCustomIntVariable("abdm_hip.answer_deadline_generate_token",
+                          "How long a generate-token call waits for on-generate-token before it is "
+                          "sent again (past the duplicate-request window).",
+                          nullptr, &abdm_answer_deadline_generate_token_s, 420, 1, 86400, PGC_SIGHUP, GUC_UNIT_S,
+                          nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.answer_deadline_link_carecontext",
+                          "How long a link/carecontext call waits for on_carecontext before it is sent again.",
+                          nullptr, &abdm_answer_deadline_link_carecontext_s, 120, 1, 86400, PGC_SIGHUP, GUC_UNIT_S,
+                          nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.answer_deadline_context_notify",
+                          "How long a context/notify call waits for its on-notify before it is sent again.",
+                          nullptr, &abdm_answer_deadline_context_notify_s, 300, 1, 86400, PGC_SIGHUP, GUC_UNIT_S,
+                          nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.answer_deadline_sms_notify2",
+                          "How long an sms/notify2 call waits for its on-notify before it is sent again.",
+                          nullptr, &abdm_answer_deadline_sms_notify2_s, 300, 1, 86400, PGC_SIGHUP, GUC_UNIT_S,
+                          nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.answer_max_resends",
+                          "Times a call without its callback is sent again before it ends as no_answer.",
+                          nullptr, &abdm_answer_max_resends, 3, 0, 100, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.link_token_duplicate_window",
+                          "The gateway refuses a second link-token request for one ABHA address this "
+                          "soon (ABDM-1092); a re-send waits it out.",
+                          nullptr, &abdm_link_token_duplicate_window_s, 360, 0, 86400, PGC_SIGHUP, GUC_UNIT_S,
+                          nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("abdm_hip");
 }
 

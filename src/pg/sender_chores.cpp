@@ -26,6 +26,18 @@ void SenderChores::housekeeping() {
   });
 }
 
+bool SenderChores::follow_up_unanswered() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_follow_up_) return false;
+  next_follow_up_ = now + std::chrono::seconds(1);
+  long handled = 0;
+  in_transaction("abdm_hip sender: follow up unanswered calls", [&] {
+    auto rows = spi_query_kept("SELECT abdm_hip_internal.follow_up_unanswered(500)");
+    if (!rows.empty() && rows[0][0]) handled = std::stol(*rows[0][0]);
+  });
+  return handled > 0;
+}
+
 void SenderChores::warn_unconfigured() {
   const auto now = std::chrono::steady_clock::now();
   if (now < next_unconfigured_warning_) return;

@@ -20,8 +20,12 @@ class SenderChores {
   // Without a client id, gateway calls stay queued untouched (the claim skips them); the log says
   // so every five minutes while any are due, since nothing else would tell the DBA.
   void warn_unconfigured();
+  // Every second: calls whose callback is overdue are sent again or given up
+  // (abdm_hip_internal.follow_up_unanswered). Returns true when it found any.
+  bool follow_up_unanswered();
 
  private:
+  std::chrono::steady_clock::time_point next_follow_up_{};
   std::chrono::steady_clock::time_point next_housekeeping_{};
   std::chrono::steady_clock::time_point next_unconfigured_warning_{};
 };

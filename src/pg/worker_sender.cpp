@@ -127,6 +127,8 @@ class Sender final : public WorkerTurn {
     if (periodic && !*abdm_client_id) chores_.warn_unconfigured();
     submit(std::move(claimed));
     chores_.housekeeping();
+    // Re-sends it queues wake this worker at their commit, like any other queued call.
+    chores_.follow_up_unanswered();
     // Rows still waiting here wait for the gateway session (its call is in flight); in-flight
     // calls wake the loop through wait_fd().
     return more_links_ || (more_due_ && abdm_max_in_flight - busy() > 0);
