@@ -13,7 +13,8 @@ and then does one or more of:
   callback         change the asynchronous callback the request triggers, the request itself is
                    handled normally: {"drop": true} | {"delay_ms": n} | {"error": {"code","message"}}
 Counting: "skip" matching requests pass untouched first, then the rule fires "times" times
-(omitted or null: for ever). Rules are tried in the order they were added; the first live rule that
+(omitted or null: for ever). "probability" (0-1) fires it only for that share of the matching
+requests, drawn from a generator seeded with "seed" (default: the rule id), so a run repeats. Rules are tried in the order they were added; the first live rule that
 matches wins.
 
 Paths: the gateway path after the base URL ("/v3/token/generate-token"), or the full request path
@@ -22,13 +23,14 @@ matches every non-control path.
 """
 
 import itertools
+import random
 import threading
 
 from sim_http import ApiError
 
 _ACTION_KEYS = {"delay_ms", "drop", "status", "body", "empty_body", "headers", "error_envelope",
                 "expire_sessions", "callback"}
-_MATCH_KEYS = {"path", "method", "body_contains", "header", "times", "skip", "id", "note"}
+_MATCH_KEYS = {"path", "method", "body_contains", "header", "times", "skip", "id", "note", "probability", "seed"}
 
 
 def validate_rule(rule):
@@ -44,6 +46,9 @@ def validate_rule(rule):
     for k in ("times", "skip", "delay_ms", "status"):
         if rule.get(k) is not None and (not isinstance(rule[k], int) or isinstance(rule[k], bool) or rule[k] < 0):
             raise ApiError(400, "SIM-FAULT", f"fault.{k} must be a non-negative integer")
+    p = rule.get("probability")
+    if p is not None and (isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1):
+        raise ApiError(400, "SIM-FAULT", "fault.probability must be a number from 0 to 1")
     cb = rule.get("callback")
     if cb is not None and (not isinstance(cb, dict) or not set(cb) <= {"drop", "delay_ms", "error"}):
         raise ApiError(400, "SIM-FAULT", "fault.callback is {drop | delay_ms | error}")
@@ -54,6 +59,7 @@ class FaultTable:
         self._rules = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._random = {}
 
     def add(self, rule):
         validate_rule(rule)
@@ -63,11 +69,13 @@ class FaultTable:
             rule["seen"] = 0      # matching requests so far
             rule["fired"] = 0     # times the actions were applied
             self._rules.append(rule)
+            self._random[rule["id"]] = random.Random(rule.get("seed", rule["id"]))
         return rule
 
     def list(self):
         with self._lock:
             return [dict(r) for r in self._rules]
+
 
     def clear(self, rule_id=None):
         with self._lock:
@@ -101,6 +109,8 @@ class FaultTable:
                     continue
                 rule["seen"] += 1
                 if rule["seen"] <= rule.get("skip", 0):
+                    continue
+                if rule.get("probability") is not None and self._random[rule["id"]].random() >= rule["probability"]:
                     continue
                 rule["fired"] += 1
                 return dict(rule)

@@ -340,6 +340,18 @@ class Faults(unittest.TestCase):
         self.assertEqual([self.sms()[0] for _ in range(3)], [500, 500, 202])
         self.assertEqual(C.faults()[0]["fired"], 2)
 
+    def test_probability_fires_for_a_share_and_repeats_with_its_seed(self):
+        runs = []
+        for _ in range(2):
+            C.add_fault("/hip/v3/link/patient/links/sms/notify2", status=503, probability=0.3, seed=7)
+            runs.append([self.sms()[0] for _ in range(100)])
+            C.clear_faults()
+        self.assertEqual(runs[0], runs[1], "the same seed draws the same calls")
+        self.assertTrue(15 <= runs[0].count(503) <= 45, runs[0].count(503))
+        self.assertEqual(set(runs[0]), {202, 503})
+        with self.assertRaises(Exception):
+            C.add_fault("/hip/v3/link/patient/links/sms/notify2", status=503, probability=1.5)
+
     def test_429_with_header_and_skip(self):
         C.add_fault("/api/hiecm/hip/v3/link/patient/links/sms/notify2", status=429, skip=1, times=1,
                     headers={"Retry-After": "1"})
