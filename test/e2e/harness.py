@@ -90,6 +90,28 @@ def restart_cluster():
                    check=True)
 
 
+def postmaster_child(name):
+    """The pid of the harness cluster's process `name` (e.g. "abdm_hip sender"), or None: only
+    this cluster's, whatever else runs on the machine."""
+    with open(os.path.join(os.environ["PGDATA"], "postmaster.pid")) as f:
+        postmaster = f.readline().strip()
+    out = subprocess.run(["pgrep", "-P", postmaster, "-f", name], capture_output=True, text=True).stdout.split()
+    return int(out[0]) if out else None
+
+
+def set_settings(db, settings):
+    """ALTER SYSTEM SET each of {name: value} and reload (reset_settings undoes it)."""
+    for k, v in settings.items():
+        q(db, f"ALTER SYSTEM SET {k} = %s", v)
+    q(db, "SELECT pg_reload_conf()")
+
+
+def reset_settings(db, settings):
+    for k in settings:
+        q(db, f"ALTER SYSTEM RESET {k}")
+    q(db, "SELECT pg_reload_conf()")
+
+
 def wait_until(fn, timeout=30.0, interval=0.05, what="condition"):
     deadline = time.monotonic() + timeout
     last = None

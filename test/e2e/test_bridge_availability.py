@@ -10,14 +10,13 @@ answers 401, the gate 503."""
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import bridge_port, connect, q, run, wait_until  # noqa: E402
+from harness import bridge_port, connect, postmaster_child, q, run, wait_until  # noqa: E402
 
 
 def call(port):
@@ -58,13 +57,6 @@ class Caller:
         self._stop = True
         self._thread.join()
         return self.results
-
-
-def postmaster_child(name):
-    with open(os.path.join(os.environ["PGDATA"], "postmaster.pid")) as f:
-        postmaster = f.readline().strip()
-    out = subprocess.run(["pgrep", "-P", postmaster, "-f", name], capture_output=True, text=True).stdout.split()
-    return int(out[0])
 
 
 class PortAlwaysAnswers(unittest.TestCase):

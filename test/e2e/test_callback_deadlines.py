@@ -11,7 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import HIP, Env, q, q1, run, wait_until  # noqa: E402
+from harness import HIP, Env, q, q1, reset_settings, run, set_settings, wait_until  # noqa: E402
 
 ENV = None
 SETTINGS = {  # short deadlines for the test; the defaults are minutes
@@ -43,16 +43,12 @@ class CallbackDeadlines(unittest.TestCase):
     def setUp(self):
         ENV.fresh()
         self.db, self.c = ENV.db, ENV.c
-        for k, v in SETTINGS.items():
-            q(self.db, f"ALTER SYSTEM SET {k} = %s", v)
-        q(self.db, "SELECT pg_reload_conf()")
+        set_settings(self.db, SETTINGS)
         self.c.set_config(generate_token_dup_window_s=2)
         time.sleep(0.3)
 
     def tearDown(self):
-        for k in SETTINGS:
-            q(self.db, f"ALTER SYSTEM RESET {k}")
-        q(self.db, "SELECT pg_reload_conf()")
+        reset_settings(self.db, SETTINGS)
         self.c.set_config(generate_token_dup_window_s=370)
 
     def test_lost_token_callback_is_asked_again_after_the_duplicate_window(self):

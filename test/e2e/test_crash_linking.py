@@ -9,13 +9,12 @@ callback deadlines' re-sends, and no call may be sent again once its answer was 
 Figures printed: kills, callbacks not accepted, re-sends, lost (must be 0)."""
 import os
 import signal
-import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import HIP, Env, _try_connect, q, q1, run, wait_until  # noqa: E402
+from harness import HIP, Env, _try_connect, postmaster_child, q, q1, reset_settings, run, set_settings, wait_until  # noqa: E402
 
 PATIENTS = int(os.environ.get("ABDM_CRASH_PATIENTS", "200"))
 KILLS = 4
@@ -27,22 +26,13 @@ SETTINGS = {
 }
 
 
-def postmaster_child(name):
-    with open(os.path.join(os.environ["PGDATA"], "postmaster.pid")) as f:
-        postmaster = f.readline().strip()
-    out = subprocess.run(["pgrep", "-P", postmaster, "-f", name], capture_output=True, text=True).stdout.split()
-    return int(out[0]) if out else None
-
-
 class CrashWhileLinking(unittest.TestCase):
     def test_every_care_context_linked_after_four_crashes(self):
         env = Env(callback_delay_ms=150)
         try:
             env.fresh()
             db, c = env.db, env.c
-            for k, v in SETTINGS.items():
-                q(db, f"ALTER SYSTEM SET {k} = %s", v)
-            q(db, "SELECT pg_reload_conf()")
+            set_settings(db, SETTINGS)
             c.set_config(generate_token_dup_window_s=2, generate_token_daily_limit=1000)
             time.sleep(0.3)
             q(db, """INSERT INTO abdm_hip.patient (hip_id, patient_ref, name, gender, year_of_birth, mobile, abha_address)
@@ -85,9 +75,7 @@ class CrashWhileLinking(unittest.TestCase):
                   f"sent again after an answer {late}; {states}", file=sys.stderr)
             self.assertEqual(late, 0)
             self.assertEqual(q(db, "SELECT * FROM abdm_hip.awaiting_answer WHERE answer = 'no_answer'"), [])
-            for k in SETTINGS:
-                q(db, f"ALTER SYSTEM RESET {k}")
-            q(db, "SELECT pg_reload_conf()")
+            reset_settings(db, SETTINGS)
         finally:
             env.close()
 

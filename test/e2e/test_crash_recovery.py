@@ -19,7 +19,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import HIP, ROOT, Env, _try_connect, q, q1, run, wait_until  # noqa: E402
+from harness import HIP, ROOT, Env, _try_connect, postmaster_child, q, q1, reset_settings, run, set_settings, wait_until  # noqa: E402
 
 REQUESTS = int(os.environ.get("ABDM_CRASH_REQUESTS", "40"))
 LINKS = int(os.environ.get("ABDM_CRASH_LINKS", "200"))
@@ -34,22 +34,13 @@ def pg(*args):
                     f"-D \"$PGDATA\" -l \"$PGDATA/server.log\" -w -t 60 {' '.join(args)} >/dev/null"], check=True)
 
 
-def postmaster_child(name):
-    with open(os.path.join(os.environ["PGDATA"], "postmaster.pid")) as f:
-        postmaster = f.readline().strip()
-    out = subprocess.run(["pgrep", "-P", postmaster, "-f", name], capture_output=True, text=True).stdout.split()
-    return int(out[0]) if out else None
-
-
 class CrashRecovery(unittest.TestCase):
     def test_kill_each_worker_then_an_immediate_shutdown(self):
         env = Env(callback_delay_ms=100, generate_token_dup_window_s=2, generate_token_daily_limit=100000)
         try:
             env.fresh()
             db, c = env.db, env.c
-            for k, v in SETTINGS.items():
-                q(db, f"ALTER SYSTEM SET {k} = %s", v)
-            q(db, "SELECT pg_reload_conf()")
+            set_settings(db, SETTINGS)
             with open(RECORD) as f:
                 record = json.load(f)
             # The patients whose records are asked for (no ABHA address: they are not linked here).
@@ -131,9 +122,7 @@ class CrashRecovery(unittest.TestCase):
             self.assertEqual(len(crashes), 3)
             self.assertEqual((late_calls, late_pushes), (0, 0))
             self.assertEqual(failed, [])
-            for k in SETTINGS:
-                q(db, f"ALTER SYSTEM RESET {k}")
-            q(db, "SELECT pg_reload_conf()")
+            reset_settings(db, SETTINGS)
         finally:
             env.close()
 

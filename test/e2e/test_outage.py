@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import HIP, ROOT, Env, q, q1, run, wait_until  # noqa: E402
+from harness import HIP, ROOT, Env, q, q1, reset_settings, run, set_settings, wait_until  # noqa: E402
 
 SECONDS = int(os.environ.get("ABDM_OUTAGE_SECONDS", "60"))
 RECORD = os.path.join(ROOT, "test", "data", "fhir", "records", "Prescription.json")
@@ -43,9 +43,7 @@ class Outage(unittest.TestCase):
         try:
             env.fresh()
             db, c = env.db, env.c
-            for k, v in SETTINGS.items():
-                q(db, f"ALTER SYSTEM SET {k} = %s", v)
-            q(db, "SELECT pg_reload_conf()")
+            set_settings(db, SETTINGS)
             with open(RECORD) as f:
                 record = json.load(f)
             time.sleep(0.3)
@@ -106,9 +104,7 @@ class Outage(unittest.TestCase):
             self.assertGreater(statistics.median(gaps), 0.2, "retries are spaced by back-off, not a hot loop")
             self.assertLessEqual(max(len(t) for t in tries.values()), 12, "no call tried more than max_attempts")
             self.assertGreater(sessions, 1, "the session was renewed")
-            for k in SETTINGS:
-                q(db, f"ALTER SYSTEM RESET {k}")
-            q(db, "SELECT pg_reload_conf()")
+            reset_settings(db, SETTINGS)
         finally:
             env.close()
 
