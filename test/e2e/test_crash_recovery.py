@@ -3,7 +3,8 @@
 and patients being linked while each worker is killed with SIGKILL in turn (sender, transfer,
 listener; each time PostgreSQL restarts every process), then PostgreSQL itself is stopped with an
 immediate shutdown and started again; meanwhile the gateway and the HIU reset 5 % of the
-connections. Afterwards every link and every transfer is complete, and nothing was pushed or
+connections before answering and cut off 5 % of their answers halfway (the call was taken, the
+HIP cannot know it). Afterwards every link and every transfer is complete, and nothing was pushed or
 notified again after its delivery had been confirmed (recorded by the HIP): the simulator's log
 of what it accepted is compared with the HIP's record of when it learnt each call had gone.
 
@@ -61,6 +62,7 @@ class CrashRecovery(unittest.TestCase):
             wait_until(lambda: q1(db, "SELECT count(*) AS n FROM abdm_hip.consent")["n"] == REQUESTS, what="consents stored")
 
             c.add_fault("*", drop=True, probability=0.05, seed=11, note="connections reset")
+            c.add_fault("*", cut_response=True, probability=0.05, seed=12, note="answers cut off halfway")
             # Everything at once: the patients to link, then the requests.
             q(db, """INSERT INTO abdm_hip.patient (hip_id, patient_ref, name, gender, year_of_birth, mobile, abha_address)
                      SELECT %s, 'LR-' || g, 'Patient ' || g, 'F', 1980, (9400000000 + g)::text, 'recover.p' || g || '@sbx'
@@ -116,7 +118,7 @@ class CrashRecovery(unittest.TestCase):
             failed = q(db, "SELECT kind, last_error FROM abdm_hip.outbox WHERE status = 'failed'")
             resends = q1(db, "SELECT count(*) AS n FROM abdm_hip.outbox WHERE resends > 0")["n"]
             print(f"crash recovery: {LINKS} links, {REQUESTS} transfers, crashes {crashes} + an immediate shutdown, "
-                  f"5 % of connections reset; {pushes} pushes for {len(finished)} transfers, {resends} re-sent calls, "
+                  f"5 % of connections reset, 5 % of answers cut off; {pushes} pushes for {len(finished)} transfers, {resends} re-sent calls, "
                   f"accepted again after a confirmed delivery: {late_calls} calls, {late_pushes} pushes; failed {len(failed)}",
                   file=sys.stderr)
             self.assertEqual(len(crashes), 3)

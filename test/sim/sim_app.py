@@ -48,6 +48,10 @@ class App:
                 resp = Response(405, {"error": {"code": "ABDM-9999", "message": f"{req.method} not allowed on {req.path}"}})
             else:
                 resp = run_route(fn, req)
+        if fault and fault.get("cut_response"):
+            resp.cut = True  # handled as usual (the call counts), but the client never gets the whole answer
+            if not resp.body and resp.raw is None:
+                resp.body = {"ok": True}  # something to cut: a reply with no body would arrive whole
         self._record(req, resp)
         return resp
 

@@ -4,6 +4,8 @@ A rule matches requests by path and optionally by method, a body substring and h
 and then does one or more of:
   delay_ms         sleep before answering (then answer normally unless another action applies)
   drop             close the connection without any reply (a connection reset for the client)
+  cut_response     handle the request as usual (it counts), then close the connection halfway
+                   through the reply: the client cannot know the call was taken
   status / body    reply with that HTTP status and body instead of handling the request
                    (default bodies: 401 -> {"error":{"code":"900901","message":"Invalid Credentials"}},
                    others -> {"error":{"code":"ABDM-9999","message":"Simulated fault: HTTP <n>"}};
@@ -29,7 +31,7 @@ import threading
 from sim_http import ApiError
 
 _ACTION_KEYS = {"delay_ms", "drop", "status", "body", "empty_body", "headers", "error_envelope",
-                "expire_sessions", "callback"}
+                "expire_sessions", "callback", "cut_response"}
 _MATCH_KEYS = {"path", "method", "body_contains", "header", "times", "skip", "id", "note", "probability", "seed"}
 
 

@@ -31,6 +31,7 @@ class ApiError(Exception):
 class Response:
     def __init__(self, status=202, body=None, headers=None, raw=None):
         self.status, self.body, self.headers, self.raw = status, body, headers or {}, raw
+        self.cut = False  # a "cut_response" fault: the connection closes halfway through this reply
 
 
 class Request:
@@ -213,6 +214,14 @@ class Handler(BaseHTTPRequestHandler):
             for k, v in resp.headers.items():
                 self.send_header(k, v)
             self.send_header("Content-Length", str(len(payload)))
+            if resp.cut:
+                # Status line and headers, then half the body (at least one byte short), then gone.
+                self.end_headers()
+                self.wfile.write(payload[:max(0, len(payload) // 2)] if len(payload) > 1 else b"")
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             self.end_headers()
             if payload and self.command != "HEAD":
                 self.wfile.write(payload)

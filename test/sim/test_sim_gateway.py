@@ -352,6 +352,15 @@ class Faults(unittest.TestCase):
         with self.assertRaises(Exception):
             C.add_fault("/hip/v3/link/patient/links/sms/notify2", status=503, probability=1.5)
 
+    def test_cut_response_takes_the_call_but_never_finishes_the_answer(self):
+        C.add_fault("/hip/v3/link/patient/links/sms/notify2", cut_response=True, times=1)
+        with self.assertRaises((http.client.IncompleteRead, http.client.RemoteDisconnected, ConnectionError,
+                                urllib.error.URLError)):
+            self.sms(phone="9876500001")
+        taken = [r for r in C.requests(route="sms-notify2") if r["body"]["notification"]["phoneNo"] == "9876500001"]
+        self.assertEqual([r["status"] for r in taken], [202], "handled: the call counts at the gateway")
+        self.assertEqual(self.sms()[0], 202)
+
     def test_429_with_header_and_skip(self):
         C.add_fault("/api/hiecm/hip/v3/link/patient/links/sms/notify2", status=429, skip=1, times=1,
                     headers={"Retry-After": "1"})

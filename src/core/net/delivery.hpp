@@ -14,7 +14,8 @@
 //   transport failures retried with full-jitter backoff, other 4xx failed with the body as the
 //   reason);
 // - a refused token (401/900901) is dropped, renewed and the call sent once more at once; a
-//   second refusal fails it. A source that cannot renew (the transfer's) makes it a retry;
+//   second refusal makes it a later retry (within max_attempts). A source that cannot renew
+//   (the transfer's) makes the first refusal a retry already;
 // - a retry whose time would come at or after the delivery's deadline fails instead (the data
 //   push may go only inside its window).
 //

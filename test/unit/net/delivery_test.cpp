@@ -172,13 +172,13 @@ TEST(Delivery, ARefusedTokenIsRenewedAndTheCallRetriedOnce) {
   EXPECT_EQ(header(calls[0], "request-id"), header(calls[1], "request-id")) << "the same REQUEST-ID";
 }
 
-TEST(Delivery, ASecondRefusalFails) {
+TEST(Delivery, ASecondRefusalIsRetriedLater) {
   LoopbackServer server;
   SessionTokenSource tokens;
   tokens.configure(session_config(server));
   DeliveryEngine engine(tokens);
   const Outcome o = deliver(engine, delivery(server, 1, "/status/401", HeaderStyle::kGatewayV3));
-  EXPECT_EQ(o.kind, OutcomeKind::kFailed);
+  EXPECT_EQ(o.kind, OutcomeKind::kRetry) << "a later attempt, within max_attempts";
   EXPECT_EQ(o.http_status, 401);
   EXPECT_NE(o.reason.find("still refused after a session renewal"), std::string::npos) << o.reason;
   EXPECT_EQ(calls_to(server, "/status/401").size(), 2u) << "retried once, not in a loop";

@@ -172,14 +172,20 @@ TEST(Decide, RetryAfterIsAFloorCappedByPolicy) {
   EXPECT_EQ(decide(classify(r), 1, 0, p, 0).delay, seconds(30));
 }
 
-TEST(Decide, AuthRenewsOnceThenFails) {
-  const BackoffPolicy p;
+TEST(Decide, AuthRenewsOnceThenRetriesLaterWithinMaxAttempts) {
+  const BackoffPolicy p;  // 10 attempts
   const auto c = classify(http(401));
   EXPECT_EQ(decide(c, 1, 0, p, 0).action, Action::kRenewSessionAndRetry);
   EXPECT_EQ(decide(c, 10, 0, p, 0).action, Action::kRenewSessionAndRetry);
-  const auto d = decide(c, 2, 1, p, 0);
-  EXPECT_EQ(d.action, Action::kFail);
+  // Refused again with the fresh session: a later attempt, with back-off, not at once.
+  const auto d = decide(c, 2, 1, p, 5000);
+  EXPECT_EQ(d.action, Action::kRetry);
+  EXPECT_EQ(d.delay, backoff_delay(p, 2, 5000));
   EXPECT_EQ(d.reason, "still refused after a session renewal: HTTP 401");
+  // The last attempt refused twice: failed.
+  const auto last = decide(c, 10, 1, p, 0);
+  EXPECT_EQ(last.action, Action::kFail);
+  EXPECT_EQ(last.reason, "gave up after 10 attempts, still refused after a session renewal: HTTP 401");
 }
 
 TEST(Decide, PermanentAndSuccess) {
