@@ -3,7 +3,8 @@
 -- outage on our side). A HIP that waits forever for it loses the patient's link. So every call
 -- that expects a callback gets a deadline when it is sent; past it the call is sent again (as a
 -- new call, with a new REQUEST-ID, the state that waited for the answer now waiting for the new
--- one), at most abdm_hip.answer_max_resends times, then it ends as no_answer.
+-- one), each re-send waiting twice as long as the one before, at most
+-- abdm_hip.answer_max_resends times, then it ends as no_answer.
 --
 --   kind              answered by                               sent again
 --   generate_token    on-generate-token (§4.3.2)                only once the duplicate-request window
@@ -36,7 +37,9 @@ BEGIN
   NEW.chain_started_at := coalesce(NEW.chain_started_at, now());
   IF NEW.answer IS NULL THEN
     NEW.answer := 'awaiting';
-    NEW.answer_due_at := now() + abdm_hip_internal.answer_deadline(NEW.kind);
+    -- Each re-send waits twice as long as the call before it (capped at 64 times the deadline):
+    -- a gateway slow to call back because it is overloaded is not answered with more load.
+    NEW.answer_due_at := now() + abdm_hip_internal.answer_deadline(NEW.kind) * power(2, least(NEW.resends, 6));
   END IF;
   RETURN NEW;
 END
