@@ -38,6 +38,7 @@ int abdm_listen_request_timeout_ms = 30000;
 bool abdm_verify_jwt = true;
 char* abdm_jwt_issuer = nullptr;
 int abdm_jwt_leeway_s = 1200;
+char* abdm_jwt_role = nullptr;
 int abdm_jwks_refresh_interval_s = 60;
 int abdm_jwks_max_age_s = 3600;
 }
@@ -162,6 +163,11 @@ void define_gucs() {
                              "https://<gateway host>/auth/realms/central-registry.",
                              "Empty: every token is refused (401) until it is set.", &abdm_jwt_issuer,
                              "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("abdm_hip.jwt_role",
+                             "The realm role (realm_access.roles) that makes a token the gateway's.",
+                             "Every ABDM client's session token has the same issuer and signing key; "
+                             "empty = not checked (tests only).",
+                             &abdm_jwt_role, "gateway", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("abdm_hip.jwt_leeway",
                           "How long after its exp a gateway token is still accepted (re-deliveries "
                           "carry the first delivery's token).",

@@ -29,6 +29,7 @@ extern int abdm_listen_request_timeout_ms;
 extern bool abdm_verify_jwt;
 extern char* abdm_jwt_issuer;
 extern int abdm_jwt_leeway_s;
+extern char* abdm_jwt_role;
 extern int abdm_jwks_refresh_interval_s;
 extern int abdm_jwks_max_age_s;
 }

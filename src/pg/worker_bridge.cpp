@@ -171,6 +171,7 @@ class BridgeTurn final : public WorkerTurn {
       auth::JwtPolicy policy;
       policy.issuer = setting(abdm_jwt_issuer);
       policy.leeway = std::chrono::seconds(abdm_jwt_leeway_s);
+      policy.role = setting(abdm_jwt_role);
       bridge::GatewayKeys::Verdict v = keys_.verify(*token, policy, Clock::now());
       if (v.keys_unavailable) return unavailable(v.jwt.reason);
       if (!v.jwt.ok()) return refuse(req, 401, "Authorization: " + v.jwt.reason);

@@ -486,6 +486,13 @@ class Bearer(BridgeTest):
     def test_wrong_issuer(self):
         self.refused("Bearer " + mint(claims={"iss": "http://127.0.0.1:1/auth/realms/central-registry"}), "wrong issuer")
 
+    def test_another_clients_session_token(self):
+        # Signed by the gateway's realm with its key and issuer, but a hospital's own session
+        # token (no gateway role): it must not pass for the gateway's.
+        self.refused("Bearer " + mint(claims={"azp": "SBX_000123", "clientId": "SBX_000123",
+                                              "realm_access": {"roles": ["hip", "offline_access"]}}),
+                     "another client's token")
+
     def test_expired(self):
         now = int(time.time())
         self.refused("Bearer " + mint(claims={"iat": now - 9000, "exp": now - 7200}), "expired 2 h ago")

@@ -82,6 +82,18 @@ JwtResult check_claims(JwtResult r, const JwtPolicy& policy,
                   "not valid for another " + std::to_string(whole_seconds(nbf_s - now_s)) +
                       " s (nbf; clock skew allowed " + std::to_string(skew.count()) + " s)");
   }
+  if (!policy.role.empty()) {
+    bool has_role = false;
+    const auto realm = c.find("realm_access");
+    if (realm != c.end() && realm->is_object()) {
+      const auto roles = realm->find("roles");
+      if (roles != realm->end() && roles->is_array())
+        for (const json& role : *roles) has_role = has_role || (role.is_string() && role == policy.role);
+    }
+    if (!has_role)
+      return fail(std::move(r), JwtFailure::kNotTheGateway,
+                  "realm_access.roles lacks " + log_text(policy.role) + ": not the gateway's token");
+  }
   r.failure = JwtFailure::kNone;
   r.reason.clear();
   return r;
@@ -202,6 +214,7 @@ std::string_view failure_name(JwtFailure f) noexcept {
     case JwtFailure::kNoExpiry: return "no_expiry";
     case JwtFailure::kExpired: return "expired";
     case JwtFailure::kNotYetValid: return "not_yet_valid";
+    case JwtFailure::kNotTheGateway: return "not_the_gateway";
   }
   return "unknown";
 }

@@ -38,6 +38,11 @@ struct JwtPolicy {
   // How long after "exp" a token is still accepted: the gateway re-delivers a callback up to ~16
   // minutes later with the token it first sent (20-minute lifetime), so 20 minutes by default.
   std::chrono::seconds leeway{1200};
+  // The realm role the token must carry in realm_access.roles: "gateway" for the gateway's own
+  // session token. The realm signs every ABDM client's session token with the same key and
+  // issuer, so without this any other client (another hospital's bridge) could call ours.
+  // Empty: not checked (tests only).
+  std::string role = "gateway";
 };
 
 enum class JwtFailure {
@@ -52,6 +57,7 @@ enum class JwtFailure {
   kNoExpiry,            // "exp" missing or not a number
   kExpired,             // now > exp + leeway
   kNotYetValid,         // "nbf" in the future beyond the skew
+  kNotTheGateway,       // realm_access.roles lacks JwtPolicy::role: another client's token
 };
 
 // "none", "malformed", "no_kid", "unknown_kid", "alg_not_allowed", "bad_signature",

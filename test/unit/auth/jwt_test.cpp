@@ -20,7 +20,7 @@ Jwks gateway_jwks() {
   return Jwks(doc.dump());
 }
 
-JwtPolicy policy() { return JwtPolicy{kIssuer, std::chrono::seconds{1200}}; }
+JwtPolicy policy() { return JwtPolicy{kIssuer, std::chrono::seconds{1200}, "gateway"}; }
 
 JwtResult verify(const std::string& token, const JwtPolicy& p = policy(), long long now = kNow) {
   static const Jwks keys = gateway_jwks();
@@ -103,6 +103,33 @@ TEST(VerifyJwt, PayloadChangedAfterSigningFails) {
   const JwtResult r = verify(forged);
   EXPECT_EQ(r.failure, JwtFailure::kBadSignature) << r.reason;
   expect_reason_free_of_token(r, forged);
+}
+
+// The realm signs every client's session token with the same key and issuer: a hospital's own
+// token (another bridge's) must not pass for the gateway's.
+TEST(VerifyJwt, AnotherClientsTokenIsNotTheGateways) {
+  json c = gateway_claims();
+  c["realm_access"]["roles"] = json::array({"hiu", "hip", "offline_access"});
+  c["azp"] = "SBX_000123";
+  c["clientId"] = "SBX_000123";
+  JwtResult r = verify(good_token(c));
+  EXPECT_EQ(r.failure, JwtFailure::kNotTheGateway);
+  EXPECT_NE(r.reason.find("realm_access.roles lacks gateway"), std::string::npos) << r.reason;
+  EXPECT_TRUE(r.claims.is_null());
+  for (json bad : {json(nullptr), json("gateway"), json::object(), json{{"roles", "gateway"}},
+                   json{{"roles", json::array({42})}}}) {
+    c["realm_access"] = bad;
+    EXPECT_EQ(verify(good_token(c)).failure, JwtFailure::kNotTheGateway) << bad.dump();
+  }
+  c.erase("realm_access");
+  EXPECT_EQ(verify(good_token(c)).failure, JwtFailure::kNotTheGateway);
+  // With the role among others it passes; with no role required (tests only) any client passes.
+  c["realm_access"] = {{"roles", json::array({"offline_access", "gateway"})}};
+  EXPECT_TRUE(verify(good_token(c)).ok());
+  c.erase("realm_access");
+  JwtPolicy any = policy();
+  any.role.clear();
+  EXPECT_TRUE(verify(good_token(c), any).ok());
 }
 
 TEST(VerifyJwt, WrongIssuer) {
