@@ -251,11 +251,12 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   tok abdm_hip.link_token;
   code text := msg #>> '{error,code}';
+  -- A late answer to a call sent again answers the newest call of its chain. Once, into a
+  -- variable: in a WHERE clause the (volatile) function would run for every row scanned.
+  answered uuid := abdm_hip_internal.callback_answered(p_hip_id, (msg #>> '{response,requestId}')::uuid);
 BEGIN
-  -- A late answer to a call sent again answers the newest call of its chain.
   SELECT * INTO tok FROM abdm_hip.link_token
-   WHERE hip_id = p_hip_id
-     AND request_id = abdm_hip_internal.callback_answered(p_hip_id, (msg #>> '{response,requestId}')::uuid)
+   WHERE hip_id = p_hip_id AND request_id = answered
    FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'response.requestId: no generate-token request % from HIP %', msg #>> '{response,requestId}', p_hip_id
@@ -314,12 +315,13 @@ $$;
 
 CREATE OR REPLACE FUNCTION abdm_hip_internal.handle_sms_on_notify(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  answered uuid := abdm_hip_internal.callback_answered(p_hip_id, (msg #>> '{resp,requestId}')::uuid);
 BEGIN
   UPDATE abdm_hip.sms_notification
      SET status = CASE WHEN msg ? 'error' OR upper(coalesce(msg ->> 'status', '')) = 'ERRORED' THEN 'failed' ELSE 'acknowledged' END,
          last_error = CASE WHEN msg ? 'error' THEN (msg #>> '{error,code}') || ': ' || coalesce(msg #>> '{error,message}', '') END
-   WHERE hip_id = p_hip_id
-     AND request_id = abdm_hip_internal.callback_answered(p_hip_id, (msg #>> '{resp,requestId}')::uuid);
+   WHERE hip_id = p_hip_id AND request_id = answered;
 END
 $$;
 
