@@ -224,6 +224,8 @@ CREATE TABLE abdm_hip.hi_request (
   lease_until     timestamptz,
   received_at     timestamptz NOT NULL DEFAULT now(),
   finished_at     timestamptz,
+  page_count      int,                     -- pages planned (abdm_hip.transfer_page); NULL before
+  entries_per_page int,                    -- abdm_hip.push_entries_per_page when it was planned
   PRIMARY KEY (hip_id, transaction_id)
 );
 SELECT pg_catalog.pg_extension_config_dump('abdm_hip.hi_request', '');
@@ -248,6 +250,36 @@ CREATE TABLE abdm_hip.transfer (
 );
 SELECT pg_catalog.pg_extension_config_dump('abdm_hip.transfer', '');
 GRANT SELECT ON abdm_hip.transfer TO abdm_hip_app;
+
+-- The pages of a transfer (sql/schema/86_transfer_pages.sql): planned once, before the first push,
+-- and pushed one by one, each with its own key pair and nonce. A page is pushed again until the HIU
+-- takes it or the push window closes; a page recorded as pushed is never pushed again, so a
+-- restart resumes a transfer at its first unpushed page.
+CREATE TABLE abdm_hip.transfer_page (
+  hip_id             text NOT NULL,
+  transaction_id     uuid NOT NULL,
+  page_number        int NOT NULL CONSTRAINT transfer_page_number_positive CHECK (page_number >= 1),
+  record_ids         bigint[] NOT NULL,    -- health_record ids, in push order
+  care_context_refs  text[] NOT NULL,      -- each record's care context, in the same order
+  record_sizes       int[] NOT NULL,       -- each record's stored size (the worker batches its reads by it)
+  stored_bytes       bigint NOT NULL DEFAULT 0,
+  oversized          boolean NOT NULL DEFAULT false,  -- one record above abdm_hip.push_page_max_size
+  status             text NOT NULL DEFAULT 'pending'
+                       CONSTRAINT transfer_page_status_known CHECK (status IN ('pending', 'pushed', 'failed')),
+  attempts           int NOT NULL DEFAULT 0,
+  next_attempt_at    timestamptz NOT NULL DEFAULT now(),
+  lease_until        timestamptz,
+  entries            int,                  -- entries sent (a record deleted meanwhile is left out)
+  bytes              bigint,               -- the push's body bytes
+  delivered          jsonb,                -- per care context: {"entries": n, "bytes": n} of this page
+  error              text,
+  pushed_at          timestamptz,
+  PRIMARY KEY (hip_id, transaction_id, page_number),
+  FOREIGN KEY (hip_id, transaction_id) REFERENCES abdm_hip.hi_request (hip_id, transaction_id) ON DELETE CASCADE
+);
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.transfer_page', '');
+GRANT SELECT ON abdm_hip.transfer_page TO abdm_hip_app;
+CREATE INDEX transfer_page_due_idx ON abdm_hip.transfer_page (next_attempt_at) WHERE status = 'pending';
 
 -- Every outbound HTTP call, written in the same transaction as the state change that implies it
 -- (transactional outbox). `target` is a path under abdm_hip.gateway_url, or an absolute URL

@@ -126,7 +126,14 @@ CREATE OR REPLACE VIEW abdm_hip.transfer_status WITH (security_barrier) AS
 SELECT r.hip_id, r.transaction_id, r.consent_id, r.status AS request_status, t.care_context_ref,
        t.status AS care_context_status, t.entries, t.bytes, r.attempts, r.received_at,
        t.started_at, t.finished_at, coalesce(r.finished_at, t.finished_at) - r.received_at AS duration,
-       coalesce(t.error, r.error) AS error
+       coalesce(t.error, r.error) AS error,
+       r.page_count AS pages,
+       (SELECT count(*)::int FROM abdm_hip.transfer_page p
+         WHERE p.hip_id = r.hip_id AND p.transaction_id = r.transaction_id AND p.status = 'pushed') AS pages_pushed,
+       r.entries_per_page,
+       CASE WHEN r.entries_per_page > 1 THEN
+         'abdm_hip.push_entries_per_page was ' || r.entries_per_page
+         || ': the entries of one page share an AES-GCM key and IV' END AS warning
 FROM abdm_hip.hi_request r
 LEFT JOIN abdm_hip.transfer t ON t.hip_id = r.hip_id AND t.transaction_id = r.transaction_id;
 GRANT SELECT ON abdm_hip.transfer_status TO abdm_hip_app;
@@ -134,9 +141,10 @@ GRANT SELECT ON abdm_hip.transfer_status TO abdm_hip_app;
 CREATE OR REPLACE FUNCTION abdm_hip_internal.fidelius_public_key_valid(key text) RETURNS boolean
 LANGUAGE c STRICT IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_fidelius_public_key_valid';
 
--- The transfer worker's report: per consented care context DELIVERED (records pushed) or ERRORED
--- (none in range, or the push failed), and the notification to the gateway, in one transaction.
--- Every consented care context is reported, with or without records.
+-- The end of a request: per consented care context DELIVERED (its records pushed: p_delivered,
+-- from the pushed pages, abdm_hip_internal.transfer_pages_finished) or ERRORED (none in range, or
+-- not all pushed), and the notification to the gateway, in one transaction. Every consented care
+-- context is reported, with or without records. Pages not pushed yet are not pushed any more.
 CREATE OR REPLACE FUNCTION abdm_hip_internal.transfer_finished(p_hip_id text, p_tx uuid, p_transferred boolean, p_reason text,
                                            p_delivered jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -151,16 +159,20 @@ BEGIN
   INSERT INTO abdm_hip.transfer AS t (hip_id, transaction_id, care_context_ref, status, entries, bytes,
                                       attempts, error, started_at, finished_at)
   SELECT p_hip_id, p_tx, cc.care_context_ref,
-         CASE WHEN p_transferred AND p_delivered ? cc.care_context_ref THEN 'delivered' ELSE 'errored' END,
+         CASE WHEN p_delivered ? cc.care_context_ref THEN 'delivered' ELSE 'errored' END,
          coalesce((p_delivered -> cc.care_context_ref ->> 'entries')::int, 0),
          coalesce((p_delivered -> cc.care_context_ref ->> 'bytes')::bigint, 0),
          r.attempts,
-         CASE WHEN NOT p_transferred THEN p_reason
-              WHEN NOT p_delivered ? cc.care_context_ref THEN 'no records in the requested date range and consented HI types' END,
+         CASE WHEN p_delivered ? cc.care_context_ref THEN NULL
+              WHEN NOT p_transferred THEN p_reason
+              ELSE 'no records in the requested date range and consented HI types' END,
          r.received_at, now()
   FROM (SELECT DISTINCT care_context_ref FROM abdm_hip.consent_care_context
         WHERE hip_id = p_hip_id AND consent_id = r.consent_id
-        UNION SELECT jsonb_object_keys(p_delivered)) cc
+        UNION SELECT jsonb_object_keys(p_delivered)
+        -- A revoked consent's care contexts are gone: the planned pages still name them.
+        UNION SELECT unnest(care_context_refs) FROM abdm_hip.transfer_page
+              WHERE hip_id = p_hip_id AND transaction_id = p_tx) cc
   ON CONFLICT (hip_id, transaction_id, care_context_ref) DO UPDATE
     SET status = excluded.status, entries = excluded.entries, bytes = excluded.bytes,
         attempts = excluded.attempts, error = excluded.error, finished_at = excluded.finished_at;
@@ -171,6 +183,8 @@ BEGIN
     INTO statuses
   FROM abdm_hip.transfer t WHERE t.hip_id = p_hip_id AND t.transaction_id = p_tx;
 
+  UPDATE abdm_hip.transfer_page SET status = 'failed', error = coalesce(p_reason, 'the transfer ended'), lease_until = NULL
+   WHERE hip_id = p_hip_id AND transaction_id = p_tx AND status = 'pending';
   UPDATE abdm_hip.hi_request
      SET status = CASE WHEN p_transferred THEN 'transferred' ELSE 'failed' END,
          error = CASE WHEN p_transferred THEN NULL ELSE p_reason END,

@@ -24,6 +24,9 @@ bool abdm_verify_tls = true;
 int abdm_http_timeout_ms = 10000;
 int abdm_max_attempts = 8;
 int abdm_max_in_flight = 64;
+int abdm_push_entries_per_page = 1;
+int abdm_push_page_max_size_kb = 8 * 1024;
+int abdm_transfer_concurrency = 8;
 int abdm_max_request_age_s = 1200;
 int abdm_max_clock_skew_s = 540;
 char* abdm_listen_address = nullptr;
@@ -197,6 +200,24 @@ void define_gucs() {
                           "length (bounds its sockets and memory).",
                           nullptr, &abdm_max_in_flight, 64, 1, 1024, PGC_SIGHUP, 0, nullptr, nullptr,
                           nullptr);
+  DefineCustomIntVariable("abdm_hip.push_entries_per_page",
+                          "Records sent in one data push (page) to a HIU.",
+                          "Each page has its own key pair and nonce, but Fidelius encrypts every entry "
+                          "of a page under the same AES-GCM key and IV: above 1, two entries of a page "
+                          "leak the XOR of their plaintexts and the GCM authentication key. Raise it "
+                          "only for a HIU that cannot take many pages (abdm_hip.transfer_status warns).",
+                          &abdm_push_entries_per_page, 1, 1, 1000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.push_page_max_size",
+                          "Stored size of the records of one data push (page), at most.",
+                          "Sizes as PostgreSQL stores the records (after its compression). A record "
+                          "larger than this goes alone on a page of its own (and is logged).",
+                          &abdm_push_page_max_size_kb, 8 * 1024, 64, 1024 * 1024, PGC_SIGHUP, GUC_UNIT_KB,
+                          nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.transfer_concurrency",
+                          "Data pushes the transfer worker keeps in flight at once, across requests.",
+                          "Bounds the transfer worker's sockets and spool files; its memory holds one "
+                          "read of records at a time whatever this is.",
+                          &abdm_transfer_concurrency, 8, 1, 256, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("abdm_hip.retention_days",
                           "Days that finished outbox/inbox/transfer history is kept.", nullptr,
                           &abdm_retention_days, 30, 1, 3650, PGC_SIGHUP, 0, nullptr, nullptr,

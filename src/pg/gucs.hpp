@@ -14,6 +14,9 @@ extern bool abdm_verify_tls;
 extern int abdm_http_timeout_ms;
 extern int abdm_max_attempts;
 extern int abdm_max_in_flight;
+extern int abdm_push_entries_per_page;
+extern int abdm_push_page_max_size_kb;
+extern int abdm_transfer_concurrency;
 extern int abdm_max_request_age_s;
 extern int abdm_max_clock_skew_s;
 // The bridge listener (worker_bridge.cpp).

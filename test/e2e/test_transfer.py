@@ -103,17 +103,20 @@ class TransferBase(unittest.TestCase):
 class Transfer(TransferBase):
     def test_round_trip_sends_exactly_the_consented_records_byte_for_byte(self):
         txn = self.request(self.grant())
-        t = self.c.wait_for_transfer(txn)
-        self.assertEqual(t["summary"]["pushes"], 1)
+        t = self.c.wait_for_transfer(txn, pushes=2)
+        # One record per page (abdm_hip.push_entries_per_page = 1), each page its own key pair and nonce.
+        self.assertEqual(t["summary"]["pushes"], 2)
         self.assertTrue(all(e["ok"] and e["checksumOk"] for e in t["entries"]), t["entries"])
         got = sorted(e["plaintext"] for e in self.c.hiu_transfer(txn, plaintext=True)["entries"])
         want = stored_bundles(self.db, [("OPD-A", "Prescription", "2024-03-10T10:00:00Z"),
                                         ("LAB-B", "DiagnosticReport", "2024-03-31T23:59:59Z")])
         self.assertEqual(len(got), 2)
         self.assertEqual(got, want, "decrypted bundles equal the stored ones")
-        push = t["pushes"][0]
-        self.assertEqual((push["pageNumber"], push["pageCount"]), (1, 1))
-        self.assertEqual(push["keyEncoding"], "x509", "the HIP's key goes out X.509-encoded")
+        self.assertEqual(sorted((p["pageNumber"], p["pageCount"], p["entryCount"]) for p in t["pushes"]),
+                         [(1, 2, 1), (2, 2, 1)])
+        self.assertEqual(len({p["senderPublicKey"] for p in t["pushes"]}), 2, "a key pair per page")
+        self.assertEqual(len({p["senderNonce"] for p in t["pushes"]}), 2, "a nonce per page")
+        self.assertTrue(all(p["keyEncoding"] == "x509" for p in t["pushes"]), "the HIP's key goes out X.509-encoded")
         session, per_cc = self.notification(txn)
         self.assertEqual(session, "TRANSFERRED")
         self.assertEqual(per_cc, {"OPD-A": "DELIVERED", "LAB-B": "DELIVERED", "OPD-D": "ERRORED"})
@@ -164,8 +167,8 @@ class Transfer(TransferBase):
                    and q1(self.db, "SELECT error FROM abdm_hip.hi_request WHERE transaction_id = %s", txn)["error"],
                    what="a failed push attempt")
         self.c.hiu_up()
-        t = self.c.wait_for_transfer(txn, timeout=90)
-        self.assertEqual(t["summary"]["pushes"], 1)
+        t = self.c.wait_for_transfer(txn, pushes=2, timeout=90)
+        self.assertEqual(t["summary"]["pushes"], 2)
         self.assertEqual(self.notification(txn)[0], "TRANSFERRED")
 
     def test_hiu_4xx_fails_the_transfer(self):
@@ -187,7 +190,8 @@ class Transfer(TransferBase):
         wait_until(lambda: len(self.c.requests(route="hi-on-request")) == 2, what="second answer")
         time.sleep(0.5)
         # (The simulator starts a new HIU record for a re-sent transaction, so count the POSTs.)
-        self.assertEqual(len([r for r in self.c.requests(server="hiu") if r["method"] == "POST"]), 1, "pushed once")
+        self.assertEqual(len([r for r in self.c.requests(server="hiu") if r["method"] == "POST"]), 2,
+                         "each of the two pages pushed once")
         self.assertEqual(len(self.c.requests(route="hi-notify")), 1, "notified once")
 
 
@@ -210,7 +214,7 @@ class TransferResilience(TransferBase):
         time.sleep(1.0)
         self.assertEqual(session, "TRANSFERRED")
         pushes = [r for r in self.c.requests(server="hiu") if r["method"] == "POST"]
-        self.assertEqual(len(pushes), 1, "no second push after a confirmed delivery")
+        self.assertEqual(len(pushes), 2, "no page pushed again after a confirmed delivery")
         self.assertEqual(len([r for r in self.c.requests(route="hi-notify") if r["status"] == 202]), 1)
 
     def test_restart_during_push_completes_once(self):

@@ -13,10 +13,10 @@ std::string json_string(std::string_view s) { return nlohmann::json(std::string(
 }  // namespace
 
 DataPushWriter::DataPushWriter(std::string path, std::string_view transaction_id, const crypto::SessionKeys& keys,
-                               const PushKeyMaterial& key)
+                               const PushKeyMaterial& key, int page_number, int page_count)
     : path_(std::move(path)), file_(std::fopen(path_.c_str(), "wb")), keys_(keys) {
   if (!file_) throw Error(sqlstate::kInternal, "", "cannot create the push file " + path_);
-  const std::string envelope = data_push(transaction_id, 1, 1, {}, key).dump();
+  const std::string envelope = data_push(transaction_id, page_number, page_count, {}, key).dump();
   const std::string marker = "\"entries\":[]";
   const std::size_t at = envelope.find(marker);
   if (at == std::string::npos) throw Error(sqlstate::kInternal, "", "push envelope without entries");

@@ -1,4 +1,4 @@
-// One data push to a HIU (NHA M2 v2.8 §6.3.5; abdm-docs "Transfer health data"), written to a
+// One data push (one page) to a HIU (NHA M2 v2.8 §6.3.5; abdm-docs "Transfer health data"), written to a
 // file one entry at a time, so memory holds one bundle whatever the transfer's size: the
 // envelope comes from the core builder (data_push) split around its empty entries array, so the
 // shape is defined once, and each entry is checksummed (base64 MD5 of the exact bytes sent) and
@@ -20,9 +20,10 @@ namespace abdm::proto {
 
 class DataPushWriter {
  public:
-  // Creates `path` (abdm::Error when it cannot) and writes the envelope up to the entries.
+  // Creates `path` (abdm::Error when it cannot) and writes the envelope up to the entries: page
+  // `page_number` of `page_count`, encrypted with `keys` (the page's own key pair and nonce).
   DataPushWriter(std::string path, std::string_view transaction_id, const crypto::SessionKeys& keys,
-                 const PushKeyMaterial& key);
+                 const PushKeyMaterial& key, int page_number = 1, int page_count = 1);
   ~DataPushWriter();
   DataPushWriter(const DataPushWriter&) = delete;
   DataPushWriter& operator=(const DataPushWriter&) = delete;
@@ -41,7 +42,7 @@ class DataPushWriter {
 
   std::string path_;
   std::FILE* file_;
-  const crypto::SessionKeys& keys_;
+  const crypto::SessionKeys keys_;  // a copy: the page's keys live as long as its writer
   std::string tail_;    // the envelope after the entries
   std::string cipher_;  // reused between entries: one bundle's ciphertext at a time
   std::size_t size_ = 0;

@@ -95,3 +95,22 @@ TEST(DataPushWriter, AFileThatCannotBeMadeIsAnError) {
   EXPECT_THROW(DataPushWriter("/nonexistent-dir/x.json", "a1b2c3d4-1111-4222-8333-444455556666", p.keys, p.push_key()),
                abdm::Error);
 }
+
+TEST(DataPushWriter, APageCarriesItsNumberAndTheTransfersPageCount) {
+  const Parties p;
+  const std::string path = temp_path("push-page");
+  DataPushWriter w(path, "a1b2c3d4-1111-4222-8333-444455556666", p.keys, p.push_key(), 3, 7);
+  w.add("OPD-1", "{\"resourceType\":\"Bundle\"}");
+  w.finish();
+  const json body = json::parse(read_file(path));
+  EXPECT_EQ(body["pageNumber"], 3);
+  EXPECT_EQ(body["pageCount"], 7);
+  EXPECT_EQ(body["entries"].size(), 1u);
+}
+
+TEST(DataPushWriter, APageNumberOutsideTheCountIsRefused) {
+  const Parties p;
+  EXPECT_THROW(DataPushWriter(temp_path("push-bad-page"), "a1b2c3d4-1111-4222-8333-444455556666", p.keys,
+                              p.push_key(), 8, 7),
+               abdm::Error);
+}
