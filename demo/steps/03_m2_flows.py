@@ -104,6 +104,8 @@ def main():
             print(f"      {x['careContextReference']}: FHIR {b['resourceType']} {b['type']}, "
                   f"{len(b['entry'])} resources, Composition '{b['entry'][0]['resource'].get('title')}'")
         show(q(db, "SELECT care_context_ref, care_context_status, entries, bytes, error FROM abdm_hip.transfer_status"))
+        print("    one page per record, each with its own key pair and nonce (abdm_hip.transfer_pages):")
+        show(q(db, "SELECT page_number, page_count, status, records, bytes, entries_share_key FROM abdm_hip.transfer_pages ORDER BY page_number"))
         print("    gateway notified:", json.dumps(c.requests(route="hi-notify")[0]["body"]["notification"]["statusNotification"]))
 
         say("6. The consent is revoked: its artefact is deleted and a new request is refused")
