@@ -115,6 +115,12 @@ FROM abdm_hip.receive('/api/v3/hip/link/care-context/init', pg_temp.hdr(gen_rand
 SELECT r.status, r.body #>> '{error,code}' AS code, r.body #>> '{error,message}' AS message
 FROM abdm_hip.receive('/api/v3/hip/link/care-context/confirm', pg_temp.hdr(gen_random_uuid()::text),
   '{"confirmation": {"linkRefNumber": "e5500000-0000-4000-8000-000000000002", "token": 123456}}') r;
+-- A body over abdm_hip.listen_max_body (1MB, measured as compact JSON) is refused before it is
+-- parsed, whoever calls receive(), and the inbox keeps its headers but not the body.
+SELECT r.status, r.body #>> '{error,code}' AS code, r.body #>> '{error,message}' AS message
+FROM abdm_hip.receive('/api/v3/hip/patient/care-context/discover', pg_temp.hdr('e5500000-0000-4000-8000-0000000000a4'),
+  jsonb_build_object('transactionId', 'e5500000-0000-4000-8000-000000000001',
+    'patient', jsonb_build_object('id', 'err@sbx', 'name', repeat('R', 1048576)))) r;
 
 -- Unknown paths: 404, whatever the headers.
 SELECT p AS path, r.status, r.body #>> '{error,code}' AS code, r.body #>> '{error,message}' AS message
@@ -126,6 +132,8 @@ RESET ROLE;
 -- Nothing changed but the inbox, which kept every refused call with its answer and no credentials.
 SELECT pg_temp.state() = :'before' AS nothing_changed;
 SELECT http_status, count(*) FROM abdm_hip.inbox WHERE http_status >= 300 GROUP BY http_status ORDER BY 1;
+SELECT http_status, body IS NULL AS body_dropped, headers ? 'REQUEST-ID' AS headers_kept
+FROM abdm_hip.inbox WHERE request_id = 'e5500000-0000-4000-8000-0000000000a4';
 
 -- A re-delivered REQUEST-ID: the first delivery is handled (one on-discover queued) ...
 SET ROLE regress_gateway;

@@ -145,7 +145,7 @@ void define_gucs() {
   DefineCustomIntVariable("abdm_hip.listen_max_headers", "Header fields one request may have (431 beyond).",
                           nullptr, &abdm_listen_max_headers, 100, 8, 10000, PGC_SIGHUP, 0, nullptr,
                           nullptr, nullptr);
-  DefineCustomIntVariable("abdm_hip.listen_max_body", "Largest request body the listener takes (413 beyond).",
+  DefineCustomIntVariable("abdm_hip.listen_max_body", "Largest request body taken, by the listener and by receive() (413 beyond).",
                           nullptr, &abdm_listen_max_body, 1024 * 1024, 1024, 256 * 1024 * 1024,
                           PGC_SIGHUP, GUC_UNIT_BYTE, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("abdm_hip.listen_idle_timeout",
