@@ -114,7 +114,7 @@ FROM abdm_hip.receive('/api/v3/hip/link/care-context/init', pg_temp.hdr(gen_rand
                                                     'careContexts', '[{"referenceNumber": "C"}]'::jsonb)))) r;
 SELECT r.status, r.body #>> '{error,code}' AS code, r.body #>> '{error,message}' AS message
 FROM abdm_hip.receive('/api/v3/hip/link/care-context/confirm', pg_temp.hdr(gen_random_uuid()::text),
-  '{"confirmation": {"linkRefNumber": "e5500000-0000-4000-8000-000000000002", "token": 123456}}') r;
+  '{"confirmation": {"linkRefNumber": "e5500000-0000-4000-8000-000000000002", "token": 1234.5}}') r;
 -- A body over abdm_hip.listen_max_body (1MB, measured as compact JSON) is refused before it is
 -- parsed, whoever calls receive(), and the inbox keeps its headers but not the body.
 SELECT r.status, r.body #>> '{error,code}' AS code, r.body #>> '{error,message}' AS message

@@ -10,6 +10,7 @@
 #include "core/abdm/hi_type.hpp"
 #include "core/abdm/json_read.hpp"
 #include "core/abdm/matching.hpp"
+#include "core/abdm/otp.hpp"
 #include "core/abdm/message_kinds.hpp"
 #include "core/abdm/uuid.hpp"
 #include "core/util/base64.hpp"
@@ -234,11 +235,17 @@ LinkConfirmRequest parse_link_confirm(const json& body) {
   // Not restricted to 6 digits here: a wrongly typed OTP is a wrong OTP (ABDM-1035 in the
   // on-confirm answer), not a malformed message.
   const json* t = find(c, "token");
-  if (t && (t->is_number_integer() || t->is_number_unsigned())) {
-    // Some senders pass the OTP as a number; leading zeros are lost then, so refuse rather
-    // than guess.
-    invalid("confirmation.token", "must be a string (a number loses leading zeros)");
+  if (t && (t->is_number_unsigned() || (t->is_number_integer() && t->get<std::int64_t>() >= 0))) {
+    // ABDM's own examples send the OTP as a number ("token": 123456), which drops leading
+    // zeros: its digits are taken, left-padded to the length of the OTPs this HIP sends, so
+    // OTP 012345 sent as 12345 still matches. Longer numbers stay as they are (a wrong OTP).
+    std::string digits = std::to_string(t->get<std::uint64_t>());
+    if (digits.size() < static_cast<std::size_t>(kOtpDigits)) digits.insert(0, kOtpDigits - digits.size(), '0');
+    m.token = digits;
+    return m;
   }
+  if (t && t->is_number())
+    invalid("confirmation.token", "must be the OTP's digits, as a string or a whole number not below 0");
   m.token = req_string(c, "token", "confirmation", 64);
   return m;
 }

@@ -320,7 +320,18 @@ TEST(LinkConfirm, ParsesAndChecks) {
   EXPECT_EQ(refusal(k, json::parse(R"({"confirm": {}})")).field, "confirmation");
   expect_missing(k, g, "/confirmation/token", "confirmation.token");
   expect_missing(k, g, "/confirmation/linkRefNumber", "confirmation.linkRefNumber");
-  expect_bad(k, g, "/confirmation/token", 123456, "confirmation.token");
+  // ABDM's examples send the OTP as a number: its digits, left-padded to the OTP length.
+  json as_number = g;
+  as_number["confirmation"]["token"] = 123456;
+  EXPECT_EQ(std::get<LinkConfirmRequest>(parse_inbound("/api/v3/hip/link/care-context/confirm", as_number).body).token, "123456");
+  as_number["confirmation"]["token"] = 12345;  // OTP 012345
+  EXPECT_EQ(std::get<LinkConfirmRequest>(parse_inbound("/api/v3/hip/link/care-context/confirm", as_number).body).token, "012345");
+  as_number["confirmation"]["token"] = 0;
+  EXPECT_EQ(std::get<LinkConfirmRequest>(parse_inbound("/api/v3/hip/link/care-context/confirm", as_number).body).token, "000000");
+  as_number["confirmation"]["token"] = 12345678;  // longer than an OTP: kept, and simply wrong
+  EXPECT_EQ(std::get<LinkConfirmRequest>(parse_inbound("/api/v3/hip/link/care-context/confirm", as_number).body).token, "12345678");
+  expect_bad(k, g, "/confirmation/token", -123456, "confirmation.token");
+  expect_bad(k, g, "/confirmation/token", 1234.5, "confirmation.token");
   expect_bad(k, g, "/confirmation/token", "", "confirmation.token");
   expect_round_trip(k, g);
 }
