@@ -86,7 +86,9 @@ DECLARE
 BEGIN
   WITH o AS (
     SELECT * FROM jsonb_to_recordset(outcomes) AS x(hip_id text, transaction_id uuid, page_number int, outcome text,
-                                                    error text, delay_ms bigint, entries int, bytes bigint, delivered jsonb))
+                                                    error text, delay_ms bigint, entries int, bytes bigint, delivered jsonb,
+                                                    sent jsonb)),
+  done AS (
   UPDATE abdm_hip.transfer_page p
      SET status = CASE o.outcome WHEN 'pushed' THEN 'pushed' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
          lease_until = NULL,
@@ -98,7 +100,23 @@ BEGIN
          pushed_at = CASE WHEN o.outcome = 'pushed' THEN now() ELSE p.pushed_at END
     FROM o
    WHERE p.hip_id = o.hip_id AND p.transaction_id = o.transaction_id AND p.page_number = o.page_number
-     AND p.status = 'pending';
+     AND p.status = 'pending'
+  RETURNING p.hip_id, p.transaction_id, p.page_number, p.status, o.sent, o.bytes, o.error)
+  -- Every page that reached the HIU, or was given up on after entries were sent, goes into the
+  -- share ledger, once: only the update that ended the page's pending state writes it.
+  INSERT INTO abdm_hip.share_ledger (hip_id, consent_id, hiu_id, abha_address, patient_refs, transaction_id,
+                                     page_number, page_count, care_context_refs, entry_checksums, bytes, outcome, error)
+  SELECT d.hip_id, r.consent_id, c.hiu_id, c.abha_address,
+         ARRAY(SELECT DISTINCT cc.patient_ref FROM abdm_hip.care_context cc, jsonb_array_elements(d.sent) e
+               WHERE cc.hip_id = d.hip_id AND cc.reference = e ->> 'ref' ORDER BY 1),
+         d.transaction_id, d.page_number, r.page_count,
+         ARRAY(SELECT e ->> 'ref' FROM jsonb_array_elements(d.sent) WITH ORDINALITY x(e, n) ORDER BY n),
+         ARRAY(SELECT e ->> 'checksum' FROM jsonb_array_elements(d.sent) WITH ORDINALITY x(e, n) ORDER BY n),
+         coalesce(d.bytes, 0), d.status, d.error
+  FROM done d
+  JOIN abdm_hip.hi_request r ON r.hip_id = d.hip_id AND r.transaction_id = d.transaction_id
+  LEFT JOIN abdm_hip.consent c ON c.consent_id = r.consent_id
+  WHERE d.status IN ('pushed', 'failed') AND jsonb_array_length(coalesce(d.sent, '[]')) > 0;
   -- What an operator sees on the request while a page waits for its retry.
   UPDATE abdm_hip.hi_request r SET error = 'page ' || o.page_number || ': push: ' || o.error
     FROM jsonb_to_recordset(outcomes) AS o(hip_id text, transaction_id uuid, page_number int, outcome text, error text)

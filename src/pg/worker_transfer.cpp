@@ -100,6 +100,7 @@ struct Page {
   Clock::time_point received_at;
   std::unique_ptr<proto::DataPushWriter> spool;  // removes its file when the page is done
   std::map<std::string, CareContextTally> tally;  // what the push carries, per care context
+  json sent = json::array();  // each entry sent, {ref, checksum}, in push order (for the share ledger)
 };
 
 std::string request_key(const std::string& hip_id, const std::string& tx) { return hip_id + '\n' + tx; }
@@ -234,7 +235,8 @@ class Transfer final : public WorkerTurn {
         auto it = bundles.find(p.record_ids[order[i].index]);
         if (it == bundles.end()) continue;
         const std::string& ref = p.refs[order[i].index];
-        p.spool->add(ref, it->second);  // serialised once: these exact bytes are hashed and sent
+        // Serialised once: these exact bytes are hashed and sent.
+        p.sent.push_back({{"ref", ref}, {"checksum", p.spool->add(ref, it->second)}});
         CareContextTally& t = p.tally[ref];
         t.entries++;
         t.bytes += static_cast<long long>(it->second.size());
@@ -343,7 +345,8 @@ class Transfer final : public WorkerTurn {
     }
     return {{"hip_id", p.hip_id}, {"transaction_id", p.transaction_id}, {"page_number", p.number},
             {"outcome", outcome}, {"error", error.empty() ? json(nullptr) : json(error)},
-            {"entries", entries}, {"bytes", p.spool ? p.spool->size() : 0}, {"delivered", delivered}};
+            {"entries", entries}, {"bytes", p.spool ? p.spool->size() : 0}, {"delivered", delivered},
+            {"sent", p.sent}};
   }
 
   // The token the sender published in shared memory, read afresh for each push; never renewed here.

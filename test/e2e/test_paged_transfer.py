@@ -11,6 +11,8 @@ import sys
 import time
 import unittest
 
+import psycopg2
+
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
 from harness import HIP, ROOT, Env, q, q1, reset_settings, restart_cluster, run, set_settings, wait_until  # noqa: E402
@@ -219,6 +221,59 @@ class Resumption(PagedBase):
         time.sleep(0.5)
         self.assertEqual(sorted(r["body"]["pageNumber"] for r in self.posts(txn)), [1, 2],
                          "nothing after the page under way when the consent was revoked")
+
+
+class ShareLedger(PagedBase):
+    def test_every_page_pushed_is_in_the_ledger_and_outlives_the_consent(self):
+        refs = self.patient("SL-1", 3)
+        cid = self.grant("SL-1", refs)
+        txn = self.request(cid)
+        t = self.c.wait_for_transfer(txn, pushes=3)
+        self.assertEqual(self.notification(txn)[0], "TRANSFERRED")
+        rows = q(self.db, "SELECT * FROM abdm_hip.shares WHERE patient_ref = 'SL-1' ORDER BY page_number")
+        self.assertEqual(len(rows), 3, "one ledger row per page pushed")
+        received = {e["careContextReference"]: e["checksum"] for e in t["entries"]}
+        for n, r in enumerate(rows, 1):
+            self.assertEqual((r["consent_id"], r["hiu_id"], r["abha_address"], str(r["transaction_id"])),
+                             (cid, "HIU_SIM", "sl-1@sbx", txn))
+            self.assertEqual((r["page_number"], r["page_count"], r["outcome"], r["entries"]), (n, 3, "pushed", 1))
+            self.assertEqual(r["care_context_refs"], [refs[n - 1]])
+            self.assertEqual(r["entry_checksums"], [received[refs[n - 1]]], "the checksum the HIU received")
+            self.assertGreater(r["bytes"], 0)
+
+        # The consent is revoked: its care-context list goes, the ledger stays.
+        self.assertEqual(self.c.consent_notify(status="REVOKED", consentId=cid, hipId=HIP)["delivery"]["status"], 202)
+        wait_until(lambda: q1(self.db, "SELECT count(*) AS n FROM abdm_hip.consent_care_context WHERE consent_id = %s",
+                              cid)["n"] == 0, what="consent care contexts deleted")
+        self.assertEqual(q1(self.db, "SELECT count(*) AS n FROM abdm_hip.share_ledger WHERE consent_id = %s",
+                            cid)["n"], 3)
+
+        # Append-only, even for a superuser; nothing is old enough to purge.
+        for sql in ("UPDATE abdm_hip.share_ledger SET hiu_id = 'X' WHERE consent_id = %s",
+                    "DELETE FROM abdm_hip.share_ledger WHERE consent_id = %s",
+                    "TRUNCATE abdm_hip.share_ledger"):
+            with self.assertRaises(psycopg2.Error) as e:
+                q(self.db, sql, *([cid] if "%s" in sql else []))
+            self.assertEqual(e.exception.pgcode, "42501", sql)
+            self.assertIn("append-only", e.exception.pgerror)
+        self.assertEqual(q1(self.db, "SELECT abdm_hip.purge_share_ledger() AS n")["n"], 0)
+        self.assertEqual(q1(self.db, "SELECT count(*) AS n FROM abdm_hip.share_ledger WHERE consent_id = %s",
+                            cid)["n"], 3)
+        # The HMIS reads the view; it cannot write the ledger or read it bypassing the view.
+        with self.db.cursor() as cur:
+            cur.execute("SET ROLE abdm_hip_app")
+            try:
+                cur.execute("SELECT count(*) FROM abdm_hip.shares WHERE patient_ref = 'SL-1'")
+                self.assertEqual(cur.fetchone()[0], 3)
+                for sql in ("INSERT INTO abdm_hip.share_ledger (hip_id, consent_id, patient_refs, transaction_id, "
+                            "page_number, page_count, care_context_refs, entry_checksums, bytes, outcome) "
+                            "VALUES ('x', gen_random_uuid(), '{}', gen_random_uuid(), 1, 1, '{}', '{}', 0, 'pushed')",
+                            "SELECT count(*) FROM abdm_hip.share_ledger"):
+                    with self.assertRaises(psycopg2.Error) as e:
+                        cur.execute(sql)
+                    self.assertEqual(e.exception.pgcode, "42501", sql)
+            finally:
+                cur.execute("RESET ROLE")
 
 
 class Concurrency(PagedBase):

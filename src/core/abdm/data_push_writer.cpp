@@ -37,14 +37,16 @@ void DataPushWriter::write(std::string_view s) {
   size_ += s.size();
 }
 
-void DataPushWriter::add(std::string_view care_context_reference, std::string_view bundle) {
+std::string DataPushWriter::add(std::string_view care_context_reference, std::string_view bundle) {
   cipher_.resize(crypto::encrypted_size(bundle.size()));
   crypto::encrypt_into(keys_, bundle, cipher_.data());
+  std::string checksum = crypto::md5_base64(bundle);
   write(std::string(entries_ == 0 ? "" : ",") + "{\"careContextReference\":" + json_string(care_context_reference) +
-        ",\"checksum\":" + json_string(crypto::md5_base64(bundle)) + ",\"content\":\"");
+        ",\"checksum\":" + json_string(checksum) + ",\"content\":\"");
   write(cipher_);
   write("\",\"media\":\"application/fhir+json\"}");
   ++entries_;
+  return checksum;
 }
 
 void DataPushWriter::finish() {

@@ -29,7 +29,8 @@ class DataPushWriter {
   DataPushWriter& operator=(const DataPushWriter&) = delete;
 
   // One entry: the care context's reference, base64(MD5) of `bundle`, its ciphertext, the media.
-  void add(std::string_view care_context_reference, std::string_view bundle);
+  // Returns the checksum, for the share ledger.
+  std::string add(std::string_view care_context_reference, std::string_view bundle);
   // Writes the rest of the envelope and closes the file; add() may not follow.
   void finish();
 
