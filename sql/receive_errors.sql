@@ -185,3 +185,47 @@ RESET ROLE;
 SET ROLE regress_hmis;
 SELECT status FROM abdm_hip.receive('/api/v3/hip/patient/care-context/discover', pg_temp.hdr(gen_random_uuid()::text), '{}');
 RESET ROLE;
+
+-- Live branches no test reached before (issue 17's probing): only one of TIMESTAMP or X-HIP-ID
+-- missing; a facility that exists but is inactive; a handler that fails unexpectedly (500) and
+-- one that is missing (501). Each answer is the gateway's error object; nothing but the inbox changes.
+SELECT pg_temp.state() AS before_branches \gset
+SET ROLE regress_gateway;
+SELECT 'no TIMESTAMP' AS headers, r.status, r.body #>> '{error,code}' AS code, r.body #>> '{error,message}' AS message
+FROM abdm_hip.receive('/api/v3/hip/patient/care-context/discover', pg_temp.hdr(gen_random_uuid()::text) - 'TIMESTAMP', '{}') r
+UNION ALL
+SELECT 'no X-HIP-ID', r.status, r.body #>> '{error,code}', r.body #>> '{error,message}'
+FROM abdm_hip.receive('/api/v3/hip/patient/care-context/discover', pg_temp.hdr(gen_random_uuid()::text) - 'X-HIP-ID', '{}') r;
+RESET ROLE;
+INSERT INTO abdm_hip.facility (hip_id, name, active) VALUES ('IN2710000099', 'Closed Annexe', false);
+SET ROLE regress_gateway;
+SELECT r.status, r.body #>> '{error,code}' AS code, r.body #>> '{error,message}' AS message
+FROM abdm_hip.receive('/api/v3/hip/patient/care-context/discover', pg_temp.hdr(gen_random_uuid()::text, 'IN2710000099'),
+  '{"transactionId": "e5500000-0000-4000-8000-0000000000e1", "patient": {"id": "err@sbx",
+    "verifiedIdentifiers": [{"type": "MOBILE", "value": "6000020001"}], "name": "Err Or", "gender": "F", "yearOfBirth": 1990}}') r;
+RESET ROLE;
+-- 500: the discover handler meets a failure it does not expect (an exception planted in a
+-- trigger on the table it writes), in a transaction rolled back afterwards. (A data exception,
+-- SQLSTATE class 22, is answered 400 instead: the handlers raise that class for bad content.)
+BEGIN;
+CREATE FUNCTION pg_temp.explode() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'planted failure' USING ERRCODE = 'XX000'; END $$;
+CREATE TRIGGER explode BEFORE INSERT ON abdm_hip.discovery FOR EACH ROW EXECUTE FUNCTION pg_temp.explode();
+SET client_min_messages = error;
+SELECT r.status, r.body #>> '{error,code}' AS code, r.body #>> '{error,message}' AS message
+FROM abdm_hip.receive('/api/v3/hip/patient/care-context/discover', pg_temp.hdr(gen_random_uuid()::text),
+  '{"transactionId": "e5500000-0000-4000-8000-0000000000e2", "patient": {"id": "err@sbx",
+    "verifiedIdentifiers": [{"type": "MOBILE", "value": "6000020001"}], "name": "Err Or", "gender": "F", "yearOfBirth": 1990}}') r;
+RESET client_min_messages;
+ROLLBACK;
+-- 501: the handler the core names is gone (dropped in a transaction rolled back afterwards).
+BEGIN;
+ALTER EXTENSION abdm_hip DROP FUNCTION abdm_hip_internal.handle_discover(text, uuid, jsonb);
+DROP FUNCTION abdm_hip_internal.handle_discover(text, uuid, jsonb);
+SELECT r.status, r.body #>> '{error,code}' AS code, r.body #>> '{error,message}' AS message
+FROM abdm_hip.receive('/api/v3/hip/patient/care-context/discover', pg_temp.hdr(gen_random_uuid()::text),
+  '{"transactionId": "e5500000-0000-4000-8000-0000000000e3", "patient": {"id": "err@sbx",
+    "verifiedIdentifiers": [{"type": "MOBILE", "value": "6000020001"}], "name": "Err Or", "gender": "F", "yearOfBirth": 1990}}') r;
+ROLLBACK;
+DELETE FROM abdm_hip.facility WHERE hip_id = 'IN2710000099';
+SELECT pg_temp.state() = :'before_branches' AS nothing_changed;
