@@ -109,6 +109,11 @@ class Paging(PagedBase):
         self.assertEqual(len(pairs), 12)
         self.assertEqual(len(set(pairs)), 12, "no two entries share an AES-GCM key and IV")
         self.assertEqual(len({iv for _, iv in pairs}), 12)
+        # The same from the HIU's own page checks (test/sim/hiu_pages.py).
+        self.assertEqual((t["pageCount"], t["pagesReceived"], t["missingPages"]), (12, list(range(1, 13)), []))
+        self.assertTrue(t["complete"] and t["allOk"], t["pageProblems"])
+        self.assertEqual((t["keyIvPairs"], t["keyIvReuse"]), (12, []))
+        self.assertNotIn(txn, [x["transactionId"] for x in self.c.hiu_key_iv_reuse()["transfers"]])
         view = q(self.db, "SELECT page_number, page_count, status, records, entries, entries_share_key "
                           "FROM abdm_hip.transfer_pages WHERE transaction_id = %s ORDER BY page_number", txn)
         self.assertEqual([(r["page_number"], r["page_count"], r["status"], r["records"], r["entries"],
@@ -128,6 +133,11 @@ class Paging(PagedBase):
         self.assertEqual(t["summary"]["ok"], 10)
         pairs = self.key_iv_pairs(t)
         self.assertEqual(len(set(pairs)), 3, "one (key, IV) per page: shared by the entries of a page")
+        # The documented trade-off, seen by the HIU: each page's pair served every entry on it.
+        self.assertTrue(t["complete"] and t["allOk"], t["pageProblems"])
+        self.assertEqual(sorted((g["pages"], g["distinctEntries"]) for g in t["keyIvReuse"]),
+                         [([1], 4), ([2], 4), ([3], 2)])
+        self.assertIn(txn, [x["transactionId"] for x in self.c.hiu_key_iv_reuse()["transfers"]])
         st = q1(self.db, "SELECT DISTINCT entries_per_page, warning FROM abdm_hip.transfer_status WHERE transaction_id = %s", txn)
         self.assertEqual(st["entries_per_page"], 4)
         self.assertIn("share an AES-GCM key and IV", st["warning"])
@@ -152,6 +162,8 @@ class Paging(PagedBase):
         self.assertEqual([(r["records"], r["oversized"]) for r in pages], [(2, False), (1, True), (1, False)])
         t = self.c.hiu_transfer(txn, plaintext=False)
         self.assertEqual(t["summary"]["ok"], 4)
+        self.assertTrue(t["allOk"], t["pageProblems"])
+        self.assertEqual([g["pages"] for g in t["keyIvReuse"]], [[1]], "only page 1 carries two records")
         with open(os.path.join(os.environ["PGDATA"], "server.log"), errors="replace") as f:
             f.seek(log_from)
             self.assertIn("is larger than abdm_hip.push_page_max_size: sent alone", f.read())
