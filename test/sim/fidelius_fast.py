@@ -26,6 +26,7 @@ fidelius_py on random and torsion-shifted points in test_sim_hiu_pages.py.
 import functools
 import hashlib
 import hmac
+import threading
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
@@ -119,14 +120,18 @@ def derive(own_private_b64, peer_public_b64, sender_nonce_b64, requester_nonce_b
 # instead of fidelius_py's 255 doublings + additions, so an HI request's key pair costs a few
 # milliseconds. (X25519's own fixed-base code gives only u, and the raw key needs y with its sign.)
 _G_POWERS = []
+_G_LOCK = threading.Lock()
 
 
 def _g_powers():
-    if not _G_POWERS:
-        pt = F.G
-        for _ in range(256):
-            _G_POWERS.append(pt)
-            pt = F.point_add(pt, pt)
+    """The table, built once (~50 ms) by the first caller; the simulator's threads wait for it."""
+    with _G_LOCK:
+        if not _G_POWERS:
+            table, pt = [], F.G
+            for _ in range(256):
+                table.append(pt)
+                pt = F.point_add(pt, pt)
+            _G_POWERS.extend(table)
     return _G_POWERS
 
 
