@@ -71,7 +71,8 @@ class Hiu:
         try:
             sender_raw = fidelius_py.b64decode(key_value, "keyValue")
             encoding = {65: "raw", 309: "x509"}.get(len(sender_raw), f"{len(sender_raw)} bytes")
-            fidelius_py.decode_public(key_value)
+            # Subgroup check on X25519 unless hiu_crypto is "python" (see derive below).
+            (fidelius_fast if st.c("hiu_crypto") == "x25519" else fidelius_py).decode_public(key_value)
             key_error = None
         except fidelius_py.FideliusError as exc:
             encoding, key_error = "invalid", str(exc)
@@ -81,7 +82,7 @@ class Hiu:
                 "keyError": key_error, "senderPublicKey": key_value, "senderNonce": nonce,
                 "sinceRequestMs": round((t0 - t["requestedAt"]) * 1000, 1) if t["requestedAt"] else None,
                 "authorization": req.header("Authorization") is not None,
-                "duplicatePage": any(p["pageNumber"] == page for p in t["pushes"])}
+                "duplicatePage": page in t.get("pageNumbersSeen", ())}
         # One derivation per push: every entry of a page is encrypted under the page's key material.
         derived = None
         if key_error is None and t["keys"] is not None:
@@ -103,7 +104,8 @@ class Hiu:
         with st.lock:
             t["pushes"].append(push)
             t["entries"].extend(results)
-            seen = {p["pageNumber"] for p in t["pushes"]}
+            seen = t.setdefault("pageNumbersSeen", set())   # a set: a transfer may have 1,000s of pages
+            seen.add(page)
             t["complete"] = len(seen) >= pages
         req.record["hiu"] = {"transactionId": txn, "entries": len(results),
                              "ok": sum(bool(r["ok"]) for r in results), "keyEncoding": encoding}
@@ -198,7 +200,7 @@ def summarise(body):
 
 def transfer_view(t, include_plaintext=False):
     """A JSON-able view of a transfer record for the control API."""
-    out = {k: v for k, v in t.items() if k != "keys"}
+    out = {k: v for k, v in t.items() if k not in ("keys", "pageNumbersSeen")}
     if t.get("keys") is not None:
         out["hiuKeys"] = t["keys"].as_dict()
     out["entries"] = [{k: v for k, v in e.items() if include_plaintext or k not in ("plaintext", "plaintextBase64")}
