@@ -103,6 +103,10 @@ def burst_once(env, cid, concurrency):
         v = views[x]
         print(f"    {x}: {v['summary']}, pages {v['pagesReceived']}, missing {v['missingPages']}, "
               f"problems {v['pageProblems']}", flush=True)
+        print("      HIP side:", q(env.db, "SELECT r.status, r.page_count, r.date_from, r.date_to, r.error, "
+                                         "(SELECT json_agg(p.record_ids) FROM abdm_hip.transfer_page p WHERE "
+                                         "p.hip_id = r.hip_id AND p.transaction_id = r.transaction_id) AS pages "
+                                         "FROM abdm_hip.hi_request r WHERE r.transaction_id = %s", x), flush=True)
     return {"rate": BURST_REQUESTS / (last - first), "p50": pct(lat, 50), "p99": pct(lat, 99),
             "bad": len(bad), "reuse": len(reuse), "short": len(odd), "pushes": sum(views[x]["summary"]["pushes"] for x in txns)}
 
