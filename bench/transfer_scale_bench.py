@@ -34,7 +34,8 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "test", "e2e"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, connect, q, q1, reset_settings, set_settings, wait_until  # noqa: E402
+from harness import connect, q, q1, reset_settings, set_settings, wait_until  # noqa: E402
+import e2e_bench  # noqa: E402
 from e2e_bench import grant, load_record, pct, setup_patient  # noqa: E402
 
 RUNS = int(os.environ.get("ABDM_TRANSFER_RUNS", "3"))
@@ -222,17 +223,5 @@ def bench_big(env, out):
 SECTIONS = {"burst": bench_burst, "big": bench_big}
 
 
-def main():
-    names = sys.argv[1:] or list(SECTIONS)
-    env = Env(callback_delay_ms=0)
-    out = {"runs": RUNS, "hiu_decrypt_every_big": DECRYPT_EVERY}
-    try:
-        for name in names:
-            SECTIONS[name](env, out)
-    finally:
-        env.close()
-    print(json.dumps(out))
-
-
 if __name__ == "__main__":
-    main()
+    e2e_bench.main(SECTIONS, {"runs": RUNS, "hiu_decrypt_every_big": DECRYPT_EVERY})
