@@ -24,7 +24,6 @@ Run on a private cluster (bench/run does that):
 """
 import base64
 import concurrent.futures
-import json
 import os
 import statistics
 import sys
