@@ -66,6 +66,24 @@ def private_kb(pid):
     return priv, anon
 
 
+def cluster_cpu_s():
+    """CPU seconds used so far by every process of the cluster (postmaster's children: the
+    workers, the bridge's receive(), autovacuum, ...), finished children not counted."""
+    with open(os.path.join(os.environ["PGDATA"], "postmaster.pid")) as f:
+        postmaster = f.readline().strip()
+    total = 0.0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    ppid = f.read().rsplit(")", 1)[1].split()[1]
+                if ppid == postmaster:
+                    total += cpu_s(int(pid))
+            except (OSError, IndexError):
+                pass
+    return total
+
+
 def worker_pid(db):
     return wait_until(lambda: (q1(db, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abdm_hip transfer'")
                                or {}).get("pid"), timeout=30, what="the transfer worker")
@@ -91,9 +109,12 @@ def burst_once(env, cid, concurrency):
     set_settings(env.db, {"abdm_hip.transfer_concurrency": str(concurrency)})
     time.sleep(0.5)
     env.c.clear(keep=["sessions", "consents"])
+    cpu0, sim0, load0 = cluster_cpu_s(), cpu_s(env.sim.proc.pid), os.getloadavg()[0]
     with concurrent.futures.ThreadPoolExecutor(16) as pool:   # "at once": sent in parallel
         txns = list(pool.map(lambda _: env.c.hi_request(consentId=cid)["transactionId"], range(BURST_REQUESTS)))
     views = wait_notified(env, txns, timeout=600)
+    # CPU per request: what the figures would be on an idle machine (this one is shared).
+    cpu, sim_cpu = cluster_cpu_s() - cpu0, cpu_s(env.sim.proc.pid) - sim0
     lat = [views[x]["summary"]["requestToNotifyMs"] / 1000 for x in txns]
     first = min(views[x]["requestedAt"] for x in txns)
     last = max(views[x]["notifications"][0]["at"] for x in txns)
@@ -108,7 +129,8 @@ def burst_once(env, cid, concurrency):
                                          "p.hip_id = r.hip_id AND p.transaction_id = r.transaction_id) AS pages "
                                          "FROM abdm_hip.hi_request r WHERE r.transaction_id = %s", x), flush=True)
     return {"rate": BURST_REQUESTS / (last - first), "p50": pct(lat, 50), "p99": pct(lat, 99),
-            "bad": len(bad), "reuse": len(reuse), "short": len(odd), "pushes": sum(views[x]["summary"]["pushes"] for x in txns)}
+            "bad": len(bad), "reuse": len(reuse), "short": len(odd), "load": max(load0, os.getloadavg()[0]),
+            "pg_cpu_ms_per_request": cpu * 1000 / BURST_REQUESTS, "sim_cpu_ms_per_request": sim_cpu * 1000 / BURST_REQUESTS, "pushes": sum(views[x]["summary"]["pushes"] for x in txns)}
 
 
 def bench_burst(env, out):
@@ -122,16 +144,20 @@ def bench_burst(env, out):
             results[conc].append(r)
             print(f"  run {run + 1}, transfer_concurrency {conc}: {r['rate']:.1f} requests/s, p50 {r['p50']:.2f} s, "
                   f"p99 {r['p99']:.2f} s, {r['pushes']} pushes; HIU: {r['bad']} not allOk, {r['reuse']} with "
-                  f"(key, IV) reuse", flush=True)
+                  f"(key, IV) reuse, {r['short']} short; CPU a request: PostgreSQL {r['pg_cpu_ms_per_request']:.1f} ms, "
+                  f"simulator {r['sim_cpu_ms_per_request']:.1f} ms; load average {r['load']:.1f}", flush=True)
     reset_settings(env.db, ["abdm_hip.transfer_concurrency"])
     print(f"burst: {BURST_REQUESTS} HI requests at once, {BURST_CONTEXTS} care contexts each "
           f"(medians of {RUNS} runs)")
-    print("  transfer_concurrency | requests/s | p50 s | p99 s | HIU all ok | (key, IV) reuse")
+    print("  transfer_concurrency | requests/s | p50 s | p99 s | PG CPU ms/request | sim CPU ms/request | "
+          "HIU all ok | (key, IV) reuse")
     for conc, rs in results.items():
-        med = {k: statistics.median(r[k] for r in rs) for k in ("rate", "p50", "p99")}
-        ok = all(r["bad"] == 0 for r in rs)
+        med = {k: statistics.median(r[k] for r in rs)
+               for k in ("rate", "p50", "p99", "pg_cpu_ms_per_request", "sim_cpu_ms_per_request", "load")}
+        ok = all(r["bad"] == 0 and r["short"] == 0 for r in rs)
         reuse = sum(r["reuse"] for r in rs)
-        print(f"  {conc:20d} | {med['rate']:10.1f} | {med['p50']:5.2f} | {med['p99']:5.2f} | {str(ok):10s} | {reuse}")
+        print(f"  {conc:20d} | {med['rate']:10.1f} | {med['p50']:5.2f} | {med['p99']:5.2f} | "
+              f"{med['pg_cpu_ms_per_request']:17.1f} | {med['sim_cpu_ms_per_request']:18.1f} | {str(ok):10s} | {reuse}")
         out[f"burst_c{conc}"] = dict(med, hiu_all_ok=ok, key_iv_reuse=reuse,
                                      runs=[{k: round(v, 3) for k, v in r.items()} for r in rs])
 
@@ -163,7 +189,7 @@ def big_once(env, cid, sim_pid):
             peak["samples"] += 1
             time.sleep(0.01)
     before_priv, before_anon = private_kb(pid)
-    sim0, worker0 = cpu_s(sim_pid), cpu_s(pid)
+    sim0, worker0, cluster0, load0 = cpu_s(sim_pid), cpu_s(pid), cluster_cpu_s(), os.getloadavg()[0]
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     txn = env.c.hi_request(consentId=cid)["transactionId"]
@@ -181,6 +207,7 @@ def big_once(env, cid, sim_pid):
             "before_private_mb": before_priv / 1024, "before_rss_anon_mb": before_anon / 1024,
             "longest_xact_s": peak["xact"], "samples": peak["samples"],
             "sim_cpu_s": cpu_s(sim_pid) - sim0, "worker_cpu_s": cpu_s(pid) - worker0,
+            "cluster_cpu_s": cluster_cpu_s() - cluster0, "load": max(load0, os.getloadavg()[0]),
             "sim_push_handling_s": sum(p["decryptMs"] for p in full["pushes"]) / 1000,
             "hiu_all_ok": not bad, "key_iv_reuse": len(reuse)}
 
@@ -200,17 +227,19 @@ def bench_big(env, out):
         rs.append(r)
         print(f"  run {run + 1}: {r['pages']} pages, {r['mb']:.0f} MB pushed in {r['wall_s']:.1f} s; worker private "
               f"{r['before_private_mb']:.0f} → {r['peak_private_mb']:.0f} MB (RssAnon {r['peak_rss_anon_mb']:.0f} MB); "
-              f"longest transaction {r['longest_xact_s'] * 1000:.0f} ms; worker CPU {r['worker_cpu_s']:.1f} s, "
+              f"longest transaction {r['longest_xact_s'] * 1000:.0f} ms; worker CPU {r['worker_cpu_s']:.1f} s "
+              f"(all of PostgreSQL {r['cluster_cpu_s']:.1f} s), load average {r['load']:.1f}, "
               f"simulator CPU {r['sim_cpu_s']:.1f} s ({r['checked']} of {r['entries']} entries decrypted); "
               f"HIU all ok {r['hiu_all_ok']}, (key, IV) reuse {r['key_iv_reuse']}", flush=True)
     env.c.set_config(hiu_decrypt_every=1, hiu_keep_plaintext_bytes=64 * 1024 * 1024)
     keys = ("wall_s", "pages", "mb", "peak_private_mb", "peak_rss_anon_mb", "longest_xact_s", "worker_cpu_s",
-            "sim_cpu_s", "sim_push_handling_s")
+            "cluster_cpu_s", "sim_cpu_s", "sim_push_handling_s", "load")
     med = {k: statistics.median(r[k] for r in rs) for k in keys}
     print(f"big: one HI request, {BIG_CONTEXTS} care contexts, {med['mb']:.0f} MB pushed (medians of {RUNS} runs)")
     print(f"  pages {med['pages']:.0f}; wall {med['wall_s']:.1f} s (goal < 15); worker peak private "
           f"{med['peak_private_mb']:.0f} MB, RssAnon {med['peak_rss_anon_mb']:.0f} MB (goal < 100); longest "
-          f"transaction {med['longest_xact_s'] * 1000:.0f} ms (goal < 1000); worker CPU {med['worker_cpu_s']:.1f} s; "
+          f"transaction {med['longest_xact_s'] * 1000:.0f} ms (goal < 1000); worker CPU {med['worker_cpu_s']:.1f} s "
+          f"(all of PostgreSQL {med['cluster_cpu_s']:.1f} s); load average {med['load']:.1f}; "
           f"simulator CPU {med['sim_cpu_s']:.1f} s (push handling {med['sim_push_handling_s']:.1f} s, "
           f"1 entry in {DECRYPT_EVERY} decrypted); HIU all ok {all(r['hiu_all_ok'] for r in rs)}, "
           f"(key, IV) reuse {sum(r['key_iv_reuse'] for r in rs)}")
