@@ -101,7 +101,7 @@ def wait_notified(env, txns, timeout):
     def all_in():
         views = {t["transactionId"]: t for t in env.c.hiu_transfers(brief=True)}
         return all(views.get(x, {}).get("summary", {}).get("notified") for x in txns) and views
-    return wait_until(all_in, timeout=timeout, interval=0.2, what=f"{len(txns)} notifications")
+    return wait_until(all_in, timeout=timeout, interval=0.5, what=f"{len(txns)} notifications")
 
 
 # -- 1. burst --------------------------------------------------------------------------------------
