@@ -332,17 +332,19 @@ SECTIONS = {"transfer": bench_transfer, "sender": bench_sender, "pgnet": bench_p
             "memory": bench_memory}
 
 
-def main():
-    """bench/e2e_bench.py [section ...]: all sections when none is named."""
-    names = sys.argv[1:] or list(SECTIONS)
-    unknown = [n for n in names if n not in SECTIONS]
+def main(sections=None, out=None):
+    """bench/e2e_bench.py [section ...]: all sections when none is named. Other benchmark scripts
+    call it with their own sections (and the start of their JSON summary)."""
+    sections = sections or SECTIONS
+    names = sys.argv[1:] or list(sections)
+    unknown = [n for n in names if n not in sections]
     if unknown:
-        sys.exit(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}")
+        sys.exit(f"unknown section(s) {unknown}; choose from {list(sections)}")
     env = Env(callback_delay_ms=0)
-    out = {}
+    out = {} if out is None else out
     try:
         for name in names:
-            SECTIONS[name](env, out)
+            sections[name](env, out)
     finally:
         env.close()
     print(json.dumps(out))

@@ -42,35 +42,57 @@ $$;
 -- Due pages, oldest request first (so requests finish in the order they came, not all at the
 -- end), leased for the push; the request's attempts count every page push tried. The arrays come
 -- as JSON: the worker parses them with its JSON library rather than PostgreSQL's array syntax.
+-- Walks the requests under way oldest first and takes each one's due pages through its primary
+-- key, stopping at max_rows: the cost is the pages claimed, not every pending page of every
+-- request. (As one join of all pending pages with their requests, sorted, a claim cost ~8 ms with
+-- 800 pages waiting on the 2-core bench machine, and the worker claims after every few pushes;
+-- freshly written tables also have no statistics yet, which gave that join a nested loop over
+-- both. PL/pgSQL also keeps the plans between calls, which an SQL function does not.)
 CREATE OR REPLACE FUNCTION abdm_hip_internal.transfer_claim_pages(max_rows int, lease_seconds int)
 RETURNS TABLE (hip_id text, transaction_id uuid, page_number int, page_count int, record_ids jsonb,
                care_context_refs jsonb, record_sizes jsonb, data_push_url text, key_material jsonb, received_epoch float8,
                attempts int)
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-WITH due AS (
-  SELECT p.hip_id, p.transaction_id, p.page_number
-  FROM abdm_hip.transfer_page p
-  JOIN abdm_hip.hi_request r ON r.hip_id = p.hip_id AND r.transaction_id = p.transaction_id
-  WHERE p.status = 'pending' AND p.next_attempt_at <= now() AND r.status = 'transferring'
-  ORDER BY r.received_at, p.transaction_id, p.page_number
-  LIMIT max_rows
-  FOR UPDATE OF p SKIP LOCKED),
-claimed AS (
-  UPDATE abdm_hip.transfer_page p
-     SET lease_until = now() + make_interval(secs => lease_seconds),
-         next_attempt_at = now() + make_interval(secs => lease_seconds),
-         attempts = p.attempts + 1
-    FROM due
-   WHERE p.hip_id = due.hip_id AND p.transaction_id = due.transaction_id AND p.page_number = due.page_number
-  RETURNING p.*),
-counted AS (
-  UPDATE abdm_hip.hi_request r SET attempts = r.attempts + c.n
-    FROM (SELECT claimed.hip_id, claimed.transaction_id, count(*)::int AS n FROM claimed GROUP BY 1, 2) c
-   WHERE r.hip_id = c.hip_id AND r.transaction_id = c.transaction_id)
-SELECT c.hip_id, c.transaction_id, c.page_number, r.page_count, to_jsonb(c.record_ids), to_jsonb(c.care_context_refs),
-       to_jsonb(c.record_sizes), r.data_push_url, r.key_material, extract(epoch FROM r.received_at)::float8, c.attempts
-FROM claimed c JOIN abdm_hip.hi_request r ON r.hip_id = c.hip_id AND r.transaction_id = c.transaction_id
-ORDER BY r.received_at, c.transaction_id, c.page_number
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+  req record;
+  n int;
+  wanted int := max_rows;
+BEGIN
+  FOR req IN
+    SELECT r.hip_id, r.transaction_id FROM abdm_hip.hi_request r
+    WHERE r.status = 'transferring'
+    ORDER BY r.received_at, r.transaction_id
+  LOOP
+    EXIT WHEN wanted <= 0;
+    RETURN QUERY
+    WITH due AS (
+      SELECT p.page_number FROM abdm_hip.transfer_page p
+      WHERE p.hip_id = req.hip_id AND p.transaction_id = req.transaction_id
+        AND p.status = 'pending' AND p.next_attempt_at <= now()
+      ORDER BY p.page_number
+      LIMIT wanted
+      FOR UPDATE SKIP LOCKED),
+    claimed AS (
+      UPDATE abdm_hip.transfer_page p
+         SET lease_until = now() + make_interval(secs => lease_seconds),
+             next_attempt_at = now() + make_interval(secs => lease_seconds),
+             attempts = p.attempts + 1
+        FROM due
+       WHERE p.hip_id = req.hip_id AND p.transaction_id = req.transaction_id AND p.page_number = due.page_number
+      RETURNING p.*)
+    SELECT c.hip_id, c.transaction_id, c.page_number, r.page_count, to_jsonb(c.record_ids), to_jsonb(c.care_context_refs),
+           to_jsonb(c.record_sizes), r.data_push_url, r.key_material, extract(epoch FROM r.received_at)::float8, c.attempts
+    FROM claimed c JOIN abdm_hip.hi_request r ON r.hip_id = c.hip_id AND r.transaction_id = c.transaction_id
+    ORDER BY c.page_number;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+      UPDATE abdm_hip.hi_request r SET attempts = r.attempts + n
+       WHERE r.hip_id = req.hip_id AND r.transaction_id = req.transaction_id;
+      wanted := wanted - n;
+    END IF;
+  END LOOP;
+END
 $$;
 
 -- The worker's outcomes of one turn, a JSON array of {hip_id, transaction_id, page_number,
