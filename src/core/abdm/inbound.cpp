@@ -353,7 +353,10 @@ HiRequest parse_hi_request(const json& body) {
   const json& range = req_object(hr, "dateRange", "hiRequest");
   m.date_from = req_time(range, "from", "hiRequest.dateRange");
   m.date_to = req_time(range, "to", "hiRequest.dateRange");
-  if (m.date_from > m.date_to) invalid("hiRequest.dateRange", "from is after to");
+  // A reversed range, a key or nonce that does not decode: problems of the request's content,
+  // not of the message. They are decided by check_hi_request (core/abdm/hi_request_check) and
+  // answered in on-request with sessionStatus ERRORED, so the HIU learns why; a bare 400 is only
+  // for a message with nothing to answer to.
   m.data_push_url = req_string(hr, "dataPushUrl", "hiRequest", kUrlLen);
   {
     const std::string& u = m.data_push_url;
@@ -373,21 +376,7 @@ HiRequest parse_hi_request(const json& body) {
   k.key_expiry = req_time(dh, "expiry", dp);
   k.parameters = opt_string(dh, "parameters", dp, kTextLen).value_or("");
   k.key_value = req_string(dh, "keyValue", dp, 4096);
-  {
-    auto raw = b64_decode(k.key_value);
-    if (!raw) invalid(dp + ".keyValue", "must be base64");
-    // Raw uncompressed point 0x04‖X‖Y (65 bytes), or an X.509 SubjectPublicKeyInfo DER
-    // (starts with SEQUENCE 0x30) whose last 64 bytes are X‖Y (abdm-docs fidelius-cli.md).
-    const bool raw_point = raw->size() == 65 && (*raw)[0] == 0x04;
-    const bool x509 = raw->size() > 65 && (*raw)[0] == 0x30 && (*raw)[raw->size() - 65] == 0x04;
-    if (!raw_point && !x509)
-      invalid(dp + ".keyValue", "must be a 65-byte uncompressed EC point or an X.509 public key");
-  }
   k.nonce = req_string(km, "nonce", kp, 128);
-  {
-    auto raw = b64_decode(k.nonce);
-    if (!raw || raw->size() != 32) invalid(kp + ".nonce", "must be base64 of 32 bytes");
-  }
   return m;
 }
 
