@@ -123,6 +123,9 @@ CREATE INDEX transfer_page_due_idx ON abdm_hip.transfer_page (next_attempt_at) W
 
 -- The hospital's history within ABDM's limits (sql/schema/62_history.sql): history rows of the
 -- outbox wait behind live ones; link-token refusals are counted; the announcements' work list.
+-- link_token_usable() takes the table's row in a SQL-standard body, which holds the row type
+-- fixed; the replay makes it again.
+DROP FUNCTION abdm_hip_internal.link_token_usable(abdm_hip.link_token);
 ALTER TABLE abdm_hip.link_token ADD COLUMN refusals int NOT NULL DEFAULT 0;
 CREATE INDEX link_token_retry_idx ON abdm_hip.link_token (retry_after) WHERE status IN ('failed', 'blocked');
 ALTER TABLE abdm_hip.outbox
