@@ -80,15 +80,13 @@ void TokenBucket::throttled(Clock::time_point now) {
   ++throttles_;
   if (configured_ <= 0) return;
   advance(now);
-  if (ever_throttled_ && now - last_throttle_ < kThrottleSpacing) {
-    last_throttle_ = now;  // still the same storm: recovery waits from its last answer
-    tokens_ = 0;
-    return;
-  }
+  const bool halve = !ever_throttled_ || now - last_halving_ >= kThrottleSpacing;
   ever_throttled_ = true;
-  last_throttle_ = now;
-  rate_ = std::max(floor_rate(), rate_ / 2);
+  last_throttle_ = now;  // recovery waits from the storm's last answer
   tokens_ = 0;
+  if (!halve) return;  // the same signal as the answers of the last second
+  last_halving_ = now;
+  rate_ = std::max(floor_rate(), rate_ / 2);
 }
 
 std::chrono::milliseconds TokenBucket::wait_for(long want, Clock::time_point now) {

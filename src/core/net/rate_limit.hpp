@@ -65,6 +65,7 @@ class TokenBucket {
   double tokens_ = 0;
   Clock::time_point last_{};
   Clock::time_point last_throttle_{};
+  Clock::time_point last_halving_{};
   bool ever_throttled_ = false;
   bool started_ = false;
   long throttles_ = 0;

@@ -81,6 +81,14 @@ TEST(TokenBucket, ThrottlesWithinASecondCountOnce) {
   EXPECT_DOUBLE_EQ(b.current_rate(t0 + milliseconds(1500)), 16);
 }
 
+TEST(TokenBucket, AContinuingStormHalvesOnceASecond) {
+  // A 1022 every 300 ms for 3 s: halved at 0, 1.2 and 2.4 s.
+  TokenBucket b;
+  b.configure(64, milliseconds(100), t0);
+  for (int i = 0; i <= 10; ++i) b.throttled(t0 + milliseconds(300 * i));
+  EXPECT_DOUBLE_EQ(b.current_rate(t0 + milliseconds(3000)), 8);
+}
+
 TEST(TokenBucket, RateNeverFallsBelowTheFloor) {
   TokenBucket b;
   b.configure(640, milliseconds(100), t0);
