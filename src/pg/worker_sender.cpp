@@ -119,7 +119,7 @@ class Sender final : public WorkerTurn {
     const int room = abdm_max_in_flight - busy();
     const bool claim_now = (woken || more_due_ || periodic || rate_due || engine_.waiting() > 0) && room > 0 &&
                            (room >= std::max(1, abdm_max_in_flight / 8) || engine_.in_flight() == 0 ||
-                            !outcomes.empty());
+                            !outcomes.empty() || rate_due);
     // This turn's outcomes and the next claim share one transaction.
     std::vector<net::Delivery> claimed;
     if (!outcomes.empty() || claim_now) {
@@ -158,11 +158,13 @@ class Sender final : public WorkerTurn {
   long wait_ms() const override {
     const long engine_ms = engine_.timeout_ms();
     long ms = engine_ms < 0 ? 1000 : std::min(engine_ms, 1000L);
+    // A rate-limited kind's next claim, when a claim could take anything (with every slot busy,
+    // a finishing call wakes the loop through wait_fd() anyway).
     const auto next = rates_.next_claim();
-    if (next != std::chrono::steady_clock::time_point::max()) {
+    if (next != std::chrono::steady_clock::time_point::max() && busy() < abdm_max_in_flight) {
       const long until = std::chrono::duration_cast<std::chrono::milliseconds>(
           next - std::chrono::steady_clock::now()).count();
-      ms = std::min(ms, std::max(0L, until));
+      ms = std::min(ms, std::max(1L, until));
     }
     if (chores_.history_active()) ms = std::min(ms, SenderChores::kHistoryEveryMs);
     return ms;
