@@ -122,6 +122,9 @@ SELECT announced, queued, in_progress, linked, failed, blocked, rate > 0 AS has_
        finished_at IS NOT NULL AS finished
 FROM abdm_hip.history_progress;
 
+SELECT patient_ref, abha_address, care_contexts, queued, linked, failed, token_status, link_error
+FROM abdm_hip.history_patients ORDER BY 1;
+
 -- 11. cancel_history(): a queued announcement is not sent; announcing again queues it again.
 INSERT INTO abdm_hip.care_context (hip_id, patient_ref, reference, display, hi_types, visit_at, link_pending)
 VALUES ('IN2710000001', 'HIS-4', 'HIS-4-2019', 'OPD 2019', '{Prescription}', '2019-01-01', false);
@@ -136,6 +139,7 @@ SELECT abdm_hip.cancel_history() AS cancelled_again;
 SET ROLE regress_hmis;
 SELECT count(*) >= 0 AS sees_progress FROM abdm_hip.history_progress;
 SELECT count(*) >= 0 AS sees_blocks FROM abdm_hip.link_blocks;
+SELECT count(*) AS patients FROM abdm_hip.history_patients;
 SELECT count(*) FROM abdm_hip.history_item;
 RESET ROLE;
 

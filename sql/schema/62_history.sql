@@ -194,3 +194,24 @@ SELECT t.hip_id, t.abha_address, t.retry_after AS blocked_until, t.retry_after >
 COMMENT ON VIEW abdm_hip.link_blocks IS
   'ABHA addresses for which ABDM refused link tokens with ABDM-1027 (blocked for 24 hours): until when, how often refused, and the links waiting.';
 GRANT SELECT ON abdm_hip.link_blocks TO abdm_hip_app;
+
+-- Per patient of the announced history: what is linked, what waits and why (a failed link's
+-- reason, the link token's state and when it is asked for again).
+CREATE OR REPLACE VIEW abdm_hip.history_patients WITH (security_barrier) AS
+SELECT h.hip_id, h.patient_ref, p.abha_address,
+       count(*) AS care_contexts,
+       count(*) FILTER (WHERE h.status = 'queued') AS queued,
+       count(*) FILTER (WHERE l.status = 'linked') AS linked,
+       count(*) FILTER (WHERE l.status = 'failed') AS failed,
+       count(*) FILTER (WHERE h.status = 'cancelled') AS cancelled,
+       t.status AS token_status, t.retry_after AS token_retry_after,
+       min(l.last_error) AS link_error
+  FROM abdm_hip.history_item h
+  JOIN abdm_hip.patient p ON p.hip_id = h.hip_id AND p.patient_ref = h.patient_ref
+  LEFT JOIN abdm_hip.care_context_link l
+         ON l.hip_id = h.hip_id AND l.care_context_ref = h.care_context_ref AND l.method = 'hip_initiated'
+  LEFT JOIN abdm_hip.link_token t ON t.hip_id = h.hip_id AND t.abha_address = p.abha_address
+ GROUP BY h.hip_id, h.patient_ref, p.abha_address, t.status, t.retry_after;
+COMMENT ON VIEW abdm_hip.history_patients IS
+  'Per patient of the announced history: care contexts announced, queued, linked, failed, cancelled, the link token''s state and the first link error.';
+GRANT SELECT ON abdm_hip.history_patients TO abdm_hip_app;
