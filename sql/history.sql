@@ -7,6 +7,14 @@
 -- the sender calls. Patients here are HIS-*.
 \set VERBOSITY terse
 
+-- A gateway callback through receive(), answering the outbox row with this REQUEST-ID; its status.
+CREATE FUNCTION pg_temp.callback(path text, body jsonb, answers uuid) RETURNS int LANGUAGE sql AS $$
+  SELECT (abdm_hip.receive(path,
+    jsonb_build_object('REQUEST-ID', gen_random_uuid(), 'X-HIP-ID', 'IN2710000001',
+                       'TIMESTAMP', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+    body || jsonb_build_object('response', jsonb_build_object('requestId', answers)))).status
+$$;
+
 INSERT INTO abdm_hip.patient (hip_id, patient_ref, name, gender, year_of_birth, abha_address) VALUES
   ('IN2710000001', 'HIS-1', 'History One', 'F', 1970, 'his.one@sbx'),
   ('IN2710000001', 'HIS-2', 'History Two', 'M', 1980, 'his.two@sbx'),
@@ -75,12 +83,9 @@ UPDATE abdm_hip.outbox SET status = 'sent', sent_at = now(), lease_until = NULL 
 
 -- 7. HIS-1's token arrives: one link/carecontext for both of its care contexts, at history
 -- priority (both were announced history).
-SELECT (abdm_hip.receive('/api/v3/hip/token/on-generate-token',
-  jsonb_build_object('REQUEST-ID', gen_random_uuid(), 'X-HIP-ID', 'IN2710000001',
-                     'TIMESTAMP', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
-  jsonb_build_object('abhaAddress', 'his.one@sbx', 'linkToken', 'token-of-his-one',
-                     'response', jsonb_build_object('requestId',
-                       (SELECT request_id FROM abdm_hip.link_token WHERE abha_address = 'his.one@sbx'))))).status;
+SELECT pg_temp.callback('/api/v3/hip/token/on-generate-token',
+  '{"abhaAddress": "his.one@sbx", "linkToken": "token-of-his-one"}',
+  (SELECT request_id FROM abdm_hip.link_token WHERE abha_address = 'his.one@sbx')) AS status;
 SELECT kind, priority, jsonb_array_length(body #> '{patient,0,careContexts}') +
        coalesce(jsonb_array_length(body #> '{patient,1,careContexts}'), 0) AS care_contexts
 FROM abdm_hip.outbox WHERE kind = 'link_carecontext';
@@ -112,12 +117,9 @@ SELECT care_context_ref, status, last_error FROM abdm_hip.care_context_link WHER
 SELECT announced, queued, in_progress, linked, failed, blocked FROM abdm_hip.history_progress;
 
 -- 10. HIS-1 linked (on_carecontext): progress shows it, with a rate and nothing left.
-SELECT (abdm_hip.receive('/api/v3/link/on_carecontext',
-  jsonb_build_object('REQUEST-ID', gen_random_uuid(), 'X-HIP-ID', 'IN2710000001',
-                     'TIMESTAMP', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
-  jsonb_build_object('abhaAddress', 'his.one@sbx', 'status', 'Successfully Linked care context',
-                     'response', jsonb_build_object('requestId',
-                       (SELECT request_id FROM abdm_hip.outbox WHERE kind = 'link_carecontext'))))).status;
+SELECT pg_temp.callback('/api/v3/link/on_carecontext',
+  '{"abhaAddress": "his.one@sbx", "status": "Successfully Linked care context"}',
+  (SELECT request_id FROM abdm_hip.outbox WHERE kind = 'link_carecontext')) AS status;
 SELECT announced, queued, in_progress, linked, failed, blocked, rate > 0 AS has_rate, time_left,
        finished_at IS NOT NULL AS finished
 FROM abdm_hip.history_progress;
