@@ -185,7 +185,8 @@ INSERT INTO bad (what, q) VALUES
   ('decrypt: sender nonce not base64', $q$SELECT abdm_hip.fidelius_decrypt(ciphertext, r_priv, r_nonce, s_pub, s_nonce || '=') FROM kat$q$),
   -- Authentic ciphertexts (KAT keys) of the bytes ff fe ' not UTF-8' and of 'a' NUL 'b', made with the C++ core.
   ('decrypt: plaintext bytes not UTF-8', $q$SELECT abdm_hip.fidelius_decrypt('D6J9VohYH+sHnbxzsIGq1O26qtncYtqlSYiEUWc=', r_priv, r_nonce, s_pub, s_nonce) FROM kat$q$),
-  ('decrypt: plaintext with a NUL byte', $q$SELECT abdm_hip.fidelius_decrypt('kVw/RGrhUqB/sxNpbjSJuxnDew==', r_priv, r_nonce, s_pub, s_nonce) FROM kat$q$);
+  ('decrypt: plaintext with a NUL byte', $q$SELECT abdm_hip.fidelius_decrypt('kVw/RGrhUqB/sxNpbjSJuxnDew==', r_priv, r_nonce, s_pub, s_nonce) FROM kat$q$),
+  ('encrypt: sender nonce equal to the requester nonce', $q$SELECT abdm_hip.fidelius_encrypt(plaintext, s_priv, r_nonce, r_pub, r_nonce) FROM kat$q$);
 SELECT n, what, pg_temp.outcome(q) FROM bad ORDER BY n;
 DROP TABLE bad;
 DROP VIEW kat;

@@ -56,9 +56,10 @@ SELECT pg_temp.call('/api/v3/consent/request/hip/notify', 'c0000000-0000-4000-80
 SELECT pg_temp.grant_consent('c0000000-0000-4000-8000-000000000005', 'c1000000-0000-4000-8000-000000000005',
        'IN2710000001', '2023-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z', '2024-02-01T00:00:00.000Z') AS erased;
 
--- One request per case. What the wire cannot carry (a reversed range, a key that is not
--- base64 of a key's length) is refused at once (400, the field named); the rest is accepted (202)
--- and answered in on-request. The bad key is 65 bytes of base64 but no point of the curve.
+-- One request per case. Every one is acknowledged (202) and answered in on-request, ERRORED with
+-- the reason where its content is wrong: a reversed range and a key that does not decode too, so
+-- the HIU learns why (a bare 400 is for a message with no transaction to answer to). The bad key
+-- is 65 bytes of base64 but no point of the curve; the short key is not a key's length.
 SELECT pg_temp.request('d0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001',
                        'c1000000-0000-4000-8000-000000000001') AS accepted,
        pg_temp.request('d0000000-0000-4000-8000-000000000002', 'a0000000-0000-4000-8000-000000000002',

@@ -114,7 +114,13 @@ FROM abdm_hip.receive('/api/v3/hip/link/care-context/init', pg_temp.hdr(gen_rand
                                                     'careContexts', '[{"referenceNumber": "C"}]'::jsonb)))) r;
 SELECT r.status, r.body #>> '{error,code}' AS code, r.body #>> '{error,message}' AS message
 FROM abdm_hip.receive('/api/v3/hip/link/care-context/confirm', pg_temp.hdr(gen_random_uuid()::text),
-  '{"confirmation": {"linkRefNumber": "e5500000-0000-4000-8000-000000000002", "token": 123456}}') r;
+  '{"confirmation": {"linkRefNumber": "e5500000-0000-4000-8000-000000000002", "token": 1234.5}}') r;
+-- A body over abdm_hip.listen_max_body (1MB, measured as compact JSON) is refused before it is
+-- parsed, whoever calls receive(), and the inbox keeps its headers but not the body.
+SELECT r.status, r.body #>> '{error,code}' AS code, r.body #>> '{error,message}' AS message
+FROM abdm_hip.receive('/api/v3/hip/patient/care-context/discover', pg_temp.hdr('e5500000-0000-4000-8000-0000000000a4'),
+  jsonb_build_object('transactionId', 'e5500000-0000-4000-8000-000000000001',
+    'patient', jsonb_build_object('id', 'err@sbx', 'name', repeat('R', 1048576)))) r;
 
 -- Unknown paths: 404, whatever the headers.
 SELECT p AS path, r.status, r.body #>> '{error,code}' AS code, r.body #>> '{error,message}' AS message
@@ -126,6 +132,8 @@ RESET ROLE;
 -- Nothing changed but the inbox, which kept every refused call with its answer and no credentials.
 SELECT pg_temp.state() = :'before' AS nothing_changed;
 SELECT http_status, count(*) FROM abdm_hip.inbox WHERE http_status >= 300 GROUP BY http_status ORDER BY 1;
+SELECT http_status, body IS NULL AS body_dropped, headers ? 'REQUEST-ID' AS headers_kept
+FROM abdm_hip.inbox WHERE request_id = 'e5500000-0000-4000-8000-0000000000a4';
 
 -- A re-delivered REQUEST-ID: the first delivery is handled (one on-discover queued) ...
 SET ROLE regress_gateway;
@@ -177,3 +185,47 @@ RESET ROLE;
 SET ROLE regress_hmis;
 SELECT status FROM abdm_hip.receive('/api/v3/hip/patient/care-context/discover', pg_temp.hdr(gen_random_uuid()::text), '{}');
 RESET ROLE;
+
+-- Live branches no test reached before (issue 17's probing): only one of TIMESTAMP or X-HIP-ID
+-- missing; a facility that exists but is inactive; a handler that fails unexpectedly (500) and
+-- one that is missing (501). Each answer is the gateway's error object; nothing but the inbox changes.
+SELECT pg_temp.state() AS before_branches \gset
+SET ROLE regress_gateway;
+SELECT 'no TIMESTAMP' AS headers, r.status, r.body #>> '{error,code}' AS code, r.body #>> '{error,message}' AS message
+FROM abdm_hip.receive('/api/v3/hip/patient/care-context/discover', pg_temp.hdr(gen_random_uuid()::text) - 'TIMESTAMP', '{}') r
+UNION ALL
+SELECT 'no X-HIP-ID', r.status, r.body #>> '{error,code}', r.body #>> '{error,message}'
+FROM abdm_hip.receive('/api/v3/hip/patient/care-context/discover', pg_temp.hdr(gen_random_uuid()::text) - 'X-HIP-ID', '{}') r;
+RESET ROLE;
+INSERT INTO abdm_hip.facility (hip_id, name, active) VALUES ('IN2710000099', 'Closed Annexe', false);
+SET ROLE regress_gateway;
+SELECT r.status, r.body #>> '{error,code}' AS code, r.body #>> '{error,message}' AS message
+FROM abdm_hip.receive('/api/v3/hip/patient/care-context/discover', pg_temp.hdr(gen_random_uuid()::text, 'IN2710000099'),
+  '{"transactionId": "e5500000-0000-4000-8000-0000000000e1", "patient": {"id": "err@sbx",
+    "verifiedIdentifiers": [{"type": "MOBILE", "value": "6000020001"}], "name": "Err Or", "gender": "F", "yearOfBirth": 1990}}') r;
+RESET ROLE;
+-- 500: the discover handler meets a failure it does not expect (an exception planted in a
+-- trigger on the table it writes), in a transaction rolled back afterwards. (A data exception,
+-- SQLSTATE class 22, is answered 400 instead: the handlers raise that class for bad content.)
+BEGIN;
+CREATE FUNCTION pg_temp.explode() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'planted failure' USING ERRCODE = 'XX000'; END $$;
+CREATE TRIGGER explode BEFORE INSERT ON abdm_hip.discovery FOR EACH ROW EXECUTE FUNCTION pg_temp.explode();
+SET client_min_messages = error;
+SELECT r.status, r.body #>> '{error,code}' AS code, r.body #>> '{error,message}' AS message
+FROM abdm_hip.receive('/api/v3/hip/patient/care-context/discover', pg_temp.hdr(gen_random_uuid()::text),
+  '{"transactionId": "e5500000-0000-4000-8000-0000000000e2", "patient": {"id": "err@sbx",
+    "verifiedIdentifiers": [{"type": "MOBILE", "value": "6000020001"}], "name": "Err Or", "gender": "F", "yearOfBirth": 1990}}') r;
+RESET client_min_messages;
+ROLLBACK;
+-- 501: the handler the core names is gone (dropped in a transaction rolled back afterwards).
+BEGIN;
+ALTER EXTENSION abdm_hip DROP FUNCTION abdm_hip_internal.handle_discover(text, uuid, jsonb);
+DROP FUNCTION abdm_hip_internal.handle_discover(text, uuid, jsonb);
+SELECT r.status, r.body #>> '{error,code}' AS code, r.body #>> '{error,message}' AS message
+FROM abdm_hip.receive('/api/v3/hip/patient/care-context/discover', pg_temp.hdr(gen_random_uuid()::text),
+  '{"transactionId": "e5500000-0000-4000-8000-0000000000e3", "patient": {"id": "err@sbx",
+    "verifiedIdentifiers": [{"type": "MOBILE", "value": "6000020001"}], "name": "Err Or", "gender": "F", "yearOfBirth": 1990}}') r;
+ROLLBACK;
+DELETE FROM abdm_hip.facility WHERE hip_id = 'IN2710000099';
+SELECT pg_temp.state() = :'before_branches' AS nothing_changed;

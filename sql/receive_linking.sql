@@ -296,12 +296,13 @@ SELECT o.hip_id, o.target, o.status, o.headers, o.body ->> 'mobile' AS mobile, o
        replace(o.body ->> 'message', o.body ->> 'otp', '<otp>') AS message
 FROM abdm_hip.outbox o JOIN abdm_hip.link_request r ON r.request_id = '11a00000-0000-4000-8000-000000000090'
 WHERE o.kind = 'otp_sms' AND o.target = 'https://sms.hospital.example.test/abdm-otp';
--- The patient reads the SMS and confirms with it.
+-- The patient reads the SMS and confirms with it, sent as ABDM's examples send it: a JSON
+-- number ("token": 123456), whose leading zeros, if the OTP had any, are restored.
 SELECT body ->> 'otp' AS sms_otp, body ->> 'linkRefNumber' AS lref4 FROM abdm_hip.outbox
 WHERE kind = 'otp_sms' AND target = 'https://sms.hospital.example.test/abdm-otp' \gset
 SET ROLE regress_gateway;
 SELECT status FROM abdm_hip.receive('/api/v3/hip/link/care-context/confirm', pg_temp.hdr('11f00000-0000-4000-8000-000000000091'),
-  pg_temp.confirm(:'lref4', :'sms_otp'));
+  jsonb_build_object('confirmation', jsonb_build_object('linkRefNumber', :'lref4', 'token', (:'sms_otp')::bigint)));
 RESET ROLE;
 SELECT pg_temp.confirmed('11f00000-0000-4000-8000-000000000091') AS answer;
 -- The sender reports the SMS sent: the OTP and the message leave the row.

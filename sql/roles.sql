@@ -49,3 +49,46 @@ JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'abdm_hip'
 WHERE has_function_privilege('regress_nobody', p.oid, 'EXECUTE')
   AND p.proname NOT IN ('hi_type_names', 'is_hi_type', 'is_abha_address', 'is_abha_number',
                         'normalize_mobile', 'is_mobile', 'is_gender', 'refuse');
+
+-- The whole surface each role has, from the catalog (every table, view, column and function of
+-- the extension against every role): what is listed here is all it may do, so a grant added by
+-- mistake shows up as a new line.
+CREATE TEMP VIEW ext_objects AS
+SELECT d.classid, d.objid FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'abdm_hip'
+WHERE d.deptype = 'e';
+SELECT r.role, c.oid::regclass AS relation,
+       concat_ws(',', CASE WHEN has_table_privilege(r.role, c.oid, 'SELECT') THEN 'SELECT' END,
+                      CASE WHEN has_table_privilege(r.role, c.oid, 'INSERT') THEN 'INSERT' END,
+                      CASE WHEN has_table_privilege(r.role, c.oid, 'UPDATE') THEN 'UPDATE' END,
+                      CASE WHEN has_table_privilege(r.role, c.oid, 'DELETE') THEN 'DELETE' END,
+                      CASE WHEN has_table_privilege(r.role, c.oid, 'TRUNCATE') THEN 'TRUNCATE' END) AS may
+FROM (VALUES ('abdm_hip_app'), ('abdm_hip_gateway'), ('regress_nobody')) r(role)
+JOIN pg_class c ON c.oid IN (SELECT objid FROM ext_objects WHERE classid = 'pg_class'::regclass) AND c.relkind IN ('r', 'v')
+WHERE has_table_privilege(r.role, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
+ORDER BY r.role, c.oid::regclass::text;
+-- Columns granted one by one (the tables above without SELECT on the whole table).
+SELECT r.role, a.attrelid::regclass AS relation, string_agg(a.attname, ', ' ORDER BY a.attnum) AS readable_columns
+FROM (VALUES ('abdm_hip_app'), ('abdm_hip_gateway'), ('regress_nobody')) r(role)
+JOIN pg_attribute a ON a.attrelid IN (SELECT objid FROM ext_objects WHERE classid = 'pg_class'::regclass)
+                   AND a.attnum > 0 AND NOT a.attisdropped
+WHERE has_column_privilege(r.role, a.attrelid, a.attnum, 'SELECT')
+  AND NOT has_table_privilege(r.role, a.attrelid, 'SELECT')
+GROUP BY 1, 2 ORDER BY 1, 2;
+-- The secrets: no role but the admin reads the client secret, a link token, an OTP hash, a
+-- queued call's body (an OTP on its way to the SMS hook) or an inbound body.
+SELECT r.role, x.col,
+       has_column_privilege(r.role, x.rel::regclass, x.col, 'SELECT') AS can_read
+FROM (VALUES ('abdm_hip_app'), ('abdm_hip_gateway'), ('regress_nobody')) r(role),
+     (VALUES ('abdm_hip.secret', 'value'), ('abdm_hip.link_token', 'token'), ('abdm_hip.link_request', 'otp_hash'),
+             ('abdm_hip.outbox', 'body'), ('abdm_hip.inbox', 'body')) x(rel, col)
+WHERE has_column_privilege(r.role, x.rel::regclass, x.col, 'SELECT');
+-- Functions each role may call, beyond the value rules everyone may use.
+SELECT r.role, p.oid::regprocedure AS may_call
+FROM (VALUES ('abdm_hip_app'), ('abdm_hip_gateway'), ('regress_nobody')) r(role)
+JOIN pg_proc p ON p.oid IN (SELECT objid FROM ext_objects WHERE classid = 'pg_proc'::regclass)
+WHERE has_function_privilege(r.role, p.oid, 'EXECUTE')
+  AND p.proname NOT IN ('hi_type_names', 'is_hi_type', 'is_abha_address', 'is_abha_number',
+                        'normalize_mobile', 'is_mobile', 'is_gender', 'refuse')
+  AND p.prorettype <> 'trigger'::regtype
+ORDER BY r.role, p.oid::regprocedure::text;
+DROP VIEW ext_objects;

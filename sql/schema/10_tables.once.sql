@@ -406,3 +406,30 @@ CREATE TABLE abdm_hip.bridge_registration (
 );
 SELECT pg_catalog.pg_extension_config_dump('abdm_hip.bridge_registration', '');
 GRANT SELECT ON abdm_hip.bridge_registration TO abdm_hip_app;
+
+-- The share ledger (sql/schema/88_share_ledger.sql): one row for every page pushed to a HIU, or
+-- given up on, with what it carried: who received which care contexts of which patient under which
+-- consent, each entry's checksum. No clinical data, so it outlives the consent, the request and the
+-- records; append-only (a trigger refuses UPDATE, TRUNCATE, and DELETE of rows younger than
+-- abdm_hip.share_ledger_retention_days).
+CREATE TABLE abdm_hip.share_ledger (
+  id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  shared_at          timestamptz NOT NULL DEFAULT now(),
+  hip_id             text NOT NULL,
+  consent_id         uuid NOT NULL,
+  hiu_id             text,
+  abha_address       text,                 -- the consent's patient
+  patient_refs       text[] NOT NULL,      -- the HMIS's patients the entries belong to
+  transaction_id     uuid NOT NULL,
+  page_number        int NOT NULL,
+  page_count         int NOT NULL,
+  care_context_refs  text[] NOT NULL,      -- one per entry, in push order
+  entry_checksums    text[] NOT NULL,      -- base64(MD5) of each entry's plaintext, as pushed
+  bytes              bigint NOT NULL,      -- the push's body bytes
+  outcome            text NOT NULL CONSTRAINT share_ledger_outcome_known CHECK (outcome IN ('pushed', 'failed')),
+  error              text
+);
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.share_ledger', '');
+CREATE INDEX share_ledger_patient_idx ON abdm_hip.share_ledger USING gin (patient_refs);
+CREATE INDEX share_ledger_abha_idx ON abdm_hip.share_ledger (abha_address, shared_at);
+CREATE INDEX share_ledger_shared_at_idx ON abdm_hip.share_ledger (shared_at);

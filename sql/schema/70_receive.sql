@@ -82,8 +82,10 @@ BEGIN
     body := jsonb_build_object('error', chk -> 'error');
   END IF;
 
+  -- A body refused for its size is not kept: the inbox is not where an oversized body goes.
   INSERT INTO abdm_hip.inbox (request_id, hip_id, path, kind, headers, body, http_status, response)
-  VALUES (rid, hip, coalesce(path, ''), kind, coalesce(chk -> 'headers', '{}'), request_body, status, body);
+  VALUES (rid, hip, coalesce(path, ''), kind, coalesce(chk -> 'headers', '{}'),
+          CASE WHEN status = 413 THEN NULL ELSE request_body END, status, body);
 END
 $$;
 

@@ -42,35 +42,57 @@ $$;
 -- Due pages, oldest request first (so requests finish in the order they came, not all at the
 -- end), leased for the push; the request's attempts count every page push tried. The arrays come
 -- as JSON: the worker parses them with its JSON library rather than PostgreSQL's array syntax.
+-- Walks the requests under way oldest first and takes each one's due pages through its primary
+-- key, stopping at max_rows: the cost is the pages claimed, not every pending page of every
+-- request. (As one join of all pending pages with their requests, sorted, a claim cost ~8 ms with
+-- 800 pages waiting on the 2-core bench machine, and the worker claims after every few pushes;
+-- freshly written tables also have no statistics yet, which gave that join a nested loop over
+-- both. PL/pgSQL also keeps the plans between calls, which an SQL function does not.)
 CREATE OR REPLACE FUNCTION abdm_hip_internal.transfer_claim_pages(max_rows int, lease_seconds int)
 RETURNS TABLE (hip_id text, transaction_id uuid, page_number int, page_count int, record_ids jsonb,
                care_context_refs jsonb, record_sizes jsonb, data_push_url text, key_material jsonb, received_epoch float8,
                attempts int)
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-WITH due AS (
-  SELECT p.hip_id, p.transaction_id, p.page_number
-  FROM abdm_hip.transfer_page p
-  JOIN abdm_hip.hi_request r ON r.hip_id = p.hip_id AND r.transaction_id = p.transaction_id
-  WHERE p.status = 'pending' AND p.next_attempt_at <= now() AND r.status = 'transferring'
-  ORDER BY r.received_at, p.transaction_id, p.page_number
-  LIMIT max_rows
-  FOR UPDATE OF p SKIP LOCKED),
-claimed AS (
-  UPDATE abdm_hip.transfer_page p
-     SET lease_until = now() + make_interval(secs => lease_seconds),
-         next_attempt_at = now() + make_interval(secs => lease_seconds),
-         attempts = p.attempts + 1
-    FROM due
-   WHERE p.hip_id = due.hip_id AND p.transaction_id = due.transaction_id AND p.page_number = due.page_number
-  RETURNING p.*),
-counted AS (
-  UPDATE abdm_hip.hi_request r SET attempts = r.attempts + c.n
-    FROM (SELECT claimed.hip_id, claimed.transaction_id, count(*)::int AS n FROM claimed GROUP BY 1, 2) c
-   WHERE r.hip_id = c.hip_id AND r.transaction_id = c.transaction_id)
-SELECT c.hip_id, c.transaction_id, c.page_number, r.page_count, to_jsonb(c.record_ids), to_jsonb(c.care_context_refs),
-       to_jsonb(c.record_sizes), r.data_push_url, r.key_material, extract(epoch FROM r.received_at)::float8, c.attempts
-FROM claimed c JOIN abdm_hip.hi_request r ON r.hip_id = c.hip_id AND r.transaction_id = c.transaction_id
-ORDER BY r.received_at, c.transaction_id, c.page_number
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+  req record;
+  n int;
+  wanted int := max_rows;
+BEGIN
+  FOR req IN
+    SELECT r.hip_id, r.transaction_id FROM abdm_hip.hi_request r
+    WHERE r.status = 'transferring'
+    ORDER BY r.received_at, r.transaction_id
+  LOOP
+    EXIT WHEN wanted <= 0;
+    RETURN QUERY
+    WITH due AS (
+      SELECT p.page_number FROM abdm_hip.transfer_page p
+      WHERE p.hip_id = req.hip_id AND p.transaction_id = req.transaction_id
+        AND p.status = 'pending' AND p.next_attempt_at <= now()
+      ORDER BY p.page_number
+      LIMIT wanted
+      FOR UPDATE SKIP LOCKED),
+    claimed AS (
+      UPDATE abdm_hip.transfer_page p
+         SET lease_until = now() + make_interval(secs => lease_seconds),
+             next_attempt_at = now() + make_interval(secs => lease_seconds),
+             attempts = p.attempts + 1
+        FROM due
+       WHERE p.hip_id = req.hip_id AND p.transaction_id = req.transaction_id AND p.page_number = due.page_number
+      RETURNING p.*)
+    SELECT c.hip_id, c.transaction_id, c.page_number, r.page_count, to_jsonb(c.record_ids), to_jsonb(c.care_context_refs),
+           to_jsonb(c.record_sizes), r.data_push_url, r.key_material, extract(epoch FROM r.received_at)::float8, c.attempts
+    FROM claimed c JOIN abdm_hip.hi_request r ON r.hip_id = c.hip_id AND r.transaction_id = c.transaction_id
+    ORDER BY c.page_number;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+      UPDATE abdm_hip.hi_request r SET attempts = r.attempts + n
+       WHERE r.hip_id = req.hip_id AND r.transaction_id = req.transaction_id;
+      wanted := wanted - n;
+    END IF;
+  END LOOP;
+END
 $$;
 
 -- The worker's outcomes of one turn, a JSON array of {hip_id, transaction_id, page_number,
@@ -86,7 +108,9 @@ DECLARE
 BEGIN
   WITH o AS (
     SELECT * FROM jsonb_to_recordset(outcomes) AS x(hip_id text, transaction_id uuid, page_number int, outcome text,
-                                                    error text, delay_ms bigint, entries int, bytes bigint, delivered jsonb))
+                                                    error text, delay_ms bigint, entries int, bytes bigint, delivered jsonb,
+                                                    sent jsonb)),
+  done AS (
   UPDATE abdm_hip.transfer_page p
      SET status = CASE o.outcome WHEN 'pushed' THEN 'pushed' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
          lease_until = NULL,
@@ -98,7 +122,23 @@ BEGIN
          pushed_at = CASE WHEN o.outcome = 'pushed' THEN now() ELSE p.pushed_at END
     FROM o
    WHERE p.hip_id = o.hip_id AND p.transaction_id = o.transaction_id AND p.page_number = o.page_number
-     AND p.status = 'pending';
+     AND p.status = 'pending'
+  RETURNING p.hip_id, p.transaction_id, p.page_number, p.status, o.sent, o.bytes, o.error)
+  -- Every page that reached the HIU, or was given up on after entries were sent, goes into the
+  -- share ledger, once: only the update that ended the page's pending state writes it.
+  INSERT INTO abdm_hip.share_ledger (hip_id, consent_id, hiu_id, abha_address, patient_refs, transaction_id,
+                                     page_number, page_count, care_context_refs, entry_checksums, bytes, outcome, error)
+  SELECT d.hip_id, r.consent_id, c.hiu_id, c.abha_address,
+         ARRAY(SELECT DISTINCT cc.patient_ref FROM abdm_hip.care_context cc, jsonb_array_elements(d.sent) e
+               WHERE cc.hip_id = d.hip_id AND cc.reference = e ->> 'ref' ORDER BY 1),
+         d.transaction_id, d.page_number, r.page_count,
+         ARRAY(SELECT e ->> 'ref' FROM jsonb_array_elements(d.sent) WITH ORDINALITY x(e, n) ORDER BY n),
+         ARRAY(SELECT e ->> 'checksum' FROM jsonb_array_elements(d.sent) WITH ORDINALITY x(e, n) ORDER BY n),
+         coalesce(d.bytes, 0), d.status, d.error
+  FROM done d
+  JOIN abdm_hip.hi_request r ON r.hip_id = d.hip_id AND r.transaction_id = d.transaction_id
+  LEFT JOIN abdm_hip.consent c ON c.consent_id = r.consent_id
+  WHERE d.status IN ('pushed', 'failed') AND jsonb_array_length(coalesce(d.sent, '[]')) > 0;
   -- What an operator sees on the request while a page waits for its retry.
   UPDATE abdm_hip.hi_request r SET error = 'page ' || o.page_number || ': push: ' || o.error
     FROM jsonb_to_recordset(outcomes) AS o(hip_id text, transaction_id uuid, page_number int, outcome text, error text)

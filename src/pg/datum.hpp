@@ -21,13 +21,18 @@ extern "C" {
 namespace abdm_pg {
 
 // Copies a jsonb argument out as parsed JSON. The argument must not be NULL (use STRICT).
-inline nlohmann::json arg_jsonb(FunctionCallInfo fcinfo, int n) {
+inline std::string arg_jsonb_text(FunctionCallInfo fcinfo, int n) {
   char* rendered = pg_call([&] {
     Jsonb* jb = PG_GETARG_JSONB_P(n);
     return JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
   });
-  nlohmann::json parsed = nlohmann::json::parse(rendered, nullptr, /*allow_exceptions=*/false);
+  std::string text(rendered);
   pg_call([&] { pfree(rendered); });
+  return text;
+}
+
+inline nlohmann::json arg_jsonb(FunctionCallInfo fcinfo, int n) {
+  nlohmann::json parsed = nlohmann::json::parse(arg_jsonb_text(fcinfo, n), nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) throw abdm::Error(abdm::sqlstate::kInvalidText, "", "jsonb argument did not parse");
   return parsed;
 }

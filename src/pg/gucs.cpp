@@ -27,6 +27,7 @@ int abdm_max_in_flight = 64;
 int abdm_push_entries_per_page = 1;
 int abdm_push_page_max_size_kb = 8 * 1024;
 int abdm_transfer_concurrency = 8;
+int abdm_share_ledger_retention_days = 3 * 365;
 int abdm_max_request_age_s = 1200;
 int abdm_max_clock_skew_s = 540;
 char* abdm_listen_address = nullptr;
@@ -150,7 +151,7 @@ void define_gucs() {
   DefineCustomIntVariable("abdm_hip.listen_max_headers", "Header fields one request may have (431 beyond).",
                           nullptr, &abdm_listen_max_headers, 100, 8, 10000, PGC_SIGHUP, 0, nullptr,
                           nullptr, nullptr);
-  DefineCustomIntVariable("abdm_hip.listen_max_body", "Largest request body the listener takes (413 beyond).",
+  DefineCustomIntVariable("abdm_hip.listen_max_body", "Largest request body taken, by the listener and by receive() (413 beyond).",
                           nullptr, &abdm_listen_max_body, 1024 * 1024, 1024, 256 * 1024 * 1024,
                           PGC_SIGHUP, GUC_UNIT_BYTE, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("abdm_hip.listen_idle_timeout",
@@ -223,6 +224,12 @@ void define_gucs() {
                           "Bounds the transfer worker's sockets and spool files; its memory holds one "
                           "read of records at a time whatever this is.",
                           &abdm_transfer_concurrency, 8, 1, 256, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.share_ledger_retention_days",
+                          "Days a share-ledger row is kept before abdm_hip.purge_share_ledger() may delete it.",
+                          "The ledger records every disclosure to a HIU (no clinical data); the Digital "
+                          "Personal Data Protection Rules ask for at least a year of such logs.",
+                          &abdm_share_ledger_retention_days, 3 * 365, 365, 100 * 365, PGC_SIGHUP, 0, nullptr,
+                          nullptr, nullptr);
   DefineCustomIntVariable("abdm_hip.retention_days",
                           "Days that finished outbox/inbox/transfer history is kept.", nullptr,
                           &abdm_retention_days, 30, 1, 3650, PGC_SIGHUP, 0, nullptr, nullptr,

@@ -17,6 +17,7 @@ extern int abdm_max_in_flight;
 extern int abdm_push_entries_per_page;
 extern int abdm_push_page_max_size_kb;
 extern int abdm_transfer_concurrency;
+extern int abdm_share_ledger_retention_days;
 extern int abdm_max_request_age_s;
 extern int abdm_max_clock_skew_s;
 // The bridge listener (worker_bridge.cpp).

@@ -72,7 +72,7 @@ PGDLLEXPORT Datum abdm_match_patients(PG_FUNCTION_ARGS) {
 
 PG_FUNCTION_INFO_V1(abdm_otp_generate);
 PGDLLEXPORT Datum abdm_otp_generate(PG_FUNCTION_ARGS) {
-  return abdm_pg::guarded([&]() -> Datum { return abdm_pg::text_datum(abdm::proto::generate_otp(6)); });
+  return abdm_pg::guarded([&]() -> Datum { return abdm_pg::text_datum(abdm::proto::generate_otp(abdm::proto::kOtpDigits)); });
 }
 
 PG_FUNCTION_INFO_V1(abdm_otp_hash);

@@ -11,6 +11,8 @@ import sys
 import time
 import unittest
 
+import psycopg2
+
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
 from harness import HIP, ROOT, Env, q, q1, reset_settings, restart_cluster, run, set_settings, wait_until  # noqa: E402
@@ -109,6 +111,11 @@ class Paging(PagedBase):
         self.assertEqual(len(pairs), 12)
         self.assertEqual(len(set(pairs)), 12, "no two entries share an AES-GCM key and IV")
         self.assertEqual(len({iv for _, iv in pairs}), 12)
+        # The same from the HIU's own page checks (test/sim/hiu_pages.py).
+        self.assertEqual((t["pageCount"], t["pagesReceived"], t["missingPages"]), (12, list(range(1, 13)), []))
+        self.assertTrue(t["complete"] and t["allOk"], t["pageProblems"])
+        self.assertEqual((t["keyIvPairs"], t["keyIvReuse"]), (12, []))
+        self.assertNotIn(txn, [x["transactionId"] for x in self.c.hiu_key_iv_reuse()["transfers"]])
         view = q(self.db, "SELECT page_number, page_count, status, records, entries, entries_share_key "
                           "FROM abdm_hip.transfer_pages WHERE transaction_id = %s ORDER BY page_number", txn)
         self.assertEqual([(r["page_number"], r["page_count"], r["status"], r["records"], r["entries"],
@@ -128,6 +135,11 @@ class Paging(PagedBase):
         self.assertEqual(t["summary"]["ok"], 10)
         pairs = self.key_iv_pairs(t)
         self.assertEqual(len(set(pairs)), 3, "one (key, IV) per page: shared by the entries of a page")
+        # The documented trade-off, seen by the HIU: each page's pair served every entry on it.
+        self.assertTrue(t["complete"] and t["allOk"], t["pageProblems"])
+        self.assertEqual(sorted((g["pages"], g["distinctEntries"]) for g in t["keyIvReuse"]),
+                         [([1], 4), ([2], 4), ([3], 2)])
+        self.assertIn(txn, [x["transactionId"] for x in self.c.hiu_key_iv_reuse()["transfers"]])
         st = q1(self.db, "SELECT DISTINCT entries_per_page, warning FROM abdm_hip.transfer_status WHERE transaction_id = %s", txn)
         self.assertEqual(st["entries_per_page"], 4)
         self.assertIn("share an AES-GCM key and IV", st["warning"])
@@ -152,6 +164,8 @@ class Paging(PagedBase):
         self.assertEqual([(r["records"], r["oversized"]) for r in pages], [(2, False), (1, True), (1, False)])
         t = self.c.hiu_transfer(txn, plaintext=False)
         self.assertEqual(t["summary"]["ok"], 4)
+        self.assertTrue(t["allOk"], t["pageProblems"])
+        self.assertEqual([g["pages"] for g in t["keyIvReuse"]], [[1]], "only page 1 carries two records")
         with open(os.path.join(os.environ["PGDATA"], "server.log"), errors="replace") as f:
             f.seek(log_from)
             self.assertIn("is larger than abdm_hip.push_page_max_size: sent alone", f.read())
@@ -219,6 +233,108 @@ class Resumption(PagedBase):
         time.sleep(0.5)
         self.assertEqual(sorted(r["body"]["pageNumber"] for r in self.posts(txn)), [1, 2],
                          "nothing after the page under way when the consent was revoked")
+
+
+class ShareLedger(PagedBase):
+    def test_every_page_pushed_is_in_the_ledger_and_outlives_the_consent(self):
+        refs = self.patient("SL-1", 3)
+        cid = self.grant("SL-1", refs)
+        txn = self.request(cid)
+        t = self.c.wait_for_transfer(txn, pushes=3)
+        self.assertEqual(self.notification(txn)[0], "TRANSFERRED")
+        rows = q(self.db, "SELECT * FROM abdm_hip.shares WHERE patient_ref = 'SL-1' ORDER BY page_number")
+        self.assertEqual(len(rows), 3, "one ledger row per page pushed")
+        received = {e["careContextReference"]: e["checksum"] for e in t["entries"]}
+        for n, r in enumerate(rows, 1):
+            self.assertEqual((r["consent_id"], r["hiu_id"], r["abha_address"], str(r["transaction_id"])),
+                             (cid, "HIU_SIM", "sl-1@sbx", txn))
+            self.assertEqual((r["page_number"], r["page_count"], r["outcome"], r["entries"]), (n, 3, "pushed", 1))
+            self.assertEqual(r["care_context_refs"], [refs[n - 1]])
+            self.assertEqual(r["entry_checksums"], [received[refs[n - 1]]], "the checksum the HIU received")
+            self.assertGreater(r["bytes"], 0)
+
+        # The consent is revoked: its care-context list goes, the ledger stays.
+        self.assertEqual(self.c.consent_notify(status="REVOKED", consentId=cid, hipId=HIP)["delivery"]["status"], 202)
+        wait_until(lambda: q1(self.db, "SELECT count(*) AS n FROM abdm_hip.consent_care_context WHERE consent_id = %s",
+                              cid)["n"] == 0, what="consent care contexts deleted")
+        self.assertEqual(q1(self.db, "SELECT count(*) AS n FROM abdm_hip.share_ledger WHERE consent_id = %s",
+                            cid)["n"], 3)
+
+        # Append-only, even for a superuser; nothing is old enough to purge.
+        for sql in ("UPDATE abdm_hip.share_ledger SET hiu_id = 'X' WHERE consent_id = %s",
+                    "DELETE FROM abdm_hip.share_ledger WHERE consent_id = %s",
+                    "TRUNCATE abdm_hip.share_ledger"):
+            with self.assertRaises(psycopg2.Error) as e:
+                q(self.db, sql, *([cid] if "%s" in sql else []))
+            self.assertEqual(e.exception.pgcode, "42501", sql)
+            self.assertIn("append-only", e.exception.pgerror)
+        self.assertEqual(q1(self.db, "SELECT abdm_hip.purge_share_ledger() AS n")["n"], 0)
+        self.assertEqual(q1(self.db, "SELECT count(*) AS n FROM abdm_hip.share_ledger WHERE consent_id = %s",
+                            cid)["n"], 3)
+        # The HMIS reads the view; it cannot write the ledger or read it bypassing the view.
+        with self.db.cursor() as cur:
+            cur.execute("SET ROLE abdm_hip_app")
+            try:
+                cur.execute("SELECT count(*) FROM abdm_hip.shares WHERE patient_ref = 'SL-1'")
+                self.assertEqual(cur.fetchone()[0], 3)
+                for sql in ("INSERT INTO abdm_hip.share_ledger (hip_id, consent_id, patient_refs, transaction_id, "
+                            "page_number, page_count, care_context_refs, entry_checksums, bytes, outcome) "
+                            "VALUES ('x', gen_random_uuid(), '{}', gen_random_uuid(), 1, 1, '{}', '{}', 0, 'pushed')",
+                            "SELECT count(*) FROM abdm_hip.share_ledger"):
+                    with self.assertRaises(psycopg2.Error) as e:
+                        cur.execute(sql)
+                    self.assertEqual(e.exception.pgcode, "42501", sql)
+            finally:
+                cur.execute("RESET ROLE")
+
+class PlanningSnapshot(PagedBase):
+    def test_a_request_committed_while_the_worker_turn_is_open_is_planned_with_its_records(self):
+        # A request whose receive() began before the worker's turn did and committed after the
+        # turn took its first snapshot: the turn claims it (on a fresh snapshot, and its
+        # next_attempt_at is before the turn's now()), and must plan it on that snapshot too.
+        # Planned on the turn's first snapshot, where it did not exist, it once got no records:
+        # one empty page, notified TRANSFERRED with nothing sent (2 of 100 requests in the burst
+        # benchmark, bench/transfer_scale_bench.py).
+        a_refs, b_refs = self.patient("PS-A", 1), self.patient("PS-B", 3)
+        a_cid, b_cid = self.grant("PS-A", a_refs), self.grant("PS-B", b_refs)
+        self.c.add_fault("/hiu/data-push", delay_ms=3000, times=1)      # A's one push hangs at the HIU
+        a_txn = self.request(a_cid)
+        wait_until(lambda: q1(self.db, "SELECT count(*) AS n FROM abdm_hip.transfer_page WHERE transaction_id = %s "
+                                       "AND lease_until IS NOT NULL", a_txn)["n"] == 1, what="A's page claimed")
+        # B as the gateway sends it, received over SQL in a transaction this test keeps open.
+        self.c.set_config(delivery="none")
+        try:
+            msg = self.c.hi_request(consentId=b_cid, dateRange={"from": "2024-03-01T00:00:00.000Z",
+                                                                "to": "2024-03-31T23:59:59.999Z"})
+        finally:
+            self.c.set_config(delivery=ENV.delivery)
+        b_txn = msg["transactionId"]
+        receiver, holder = ENV.connect_another(), ENV.connect_another()
+        receiver.autocommit = holder.autocommit = False
+        try:
+            with receiver.cursor() as cur:
+                cur.execute("SELECT status FROM abdm_hip.receive(%s, %s::jsonb, %s::jsonb)",
+                            (msg["path"], json.dumps(msg["headers"]), json.dumps(msg["body"])))
+                self.assertEqual(cur.fetchone()[0], 202)
+            with holder.cursor() as cur:     # A's outcome waits for this lock inside the worker's turn
+                cur.execute("SELECT 1 FROM abdm_hip.transfer_page WHERE transaction_id = %s FOR UPDATE", (a_txn,))
+            wait_until(lambda: q1(self.db, "SELECT wait_event_type FROM pg_stat_activity "
+                                           "WHERE backend_type = 'abdm_hip transfer'")["wait_event_type"] == "Lock",
+                       timeout=20, what="the transfer worker waiting inside its turn's transaction")
+            receiver.commit()                # B exists now, but not in that turn's first snapshot
+            time.sleep(0.2)
+        finally:
+            holder.rollback()
+            receiver.rollback()
+            holder.close()
+            receiver.close()
+        self.assertEqual(self.notification(a_txn)[0], "TRANSFERRED")
+        session, per_cc = self.notification(b_txn)
+        self.assertEqual(per_cc, {r: "DELIVERED" for r in b_refs})
+        self.assertEqual(session, "TRANSFERRED")
+        t = self.c.wait_for_transfer(b_txn, pushes=3)
+        self.assertEqual((t["summary"]["entries"], t["pageCount"], t["allOk"]), (3, 3, True),
+                         "B planned with its three records, not as one empty page")
 
 
 class Concurrency(PagedBase):

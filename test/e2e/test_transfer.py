@@ -117,6 +117,10 @@ class Transfer(TransferBase):
         self.assertEqual(len({p["senderPublicKey"] for p in t["pushes"]}), 2, "a key pair per page")
         self.assertEqual(len({p["senderNonce"] for p in t["pushes"]}), 2, "a nonce per page")
         self.assertTrue(all(p["keyEncoding"] == "x509" for p in t["pushes"]), "the HIP's key goes out X.509-encoded")
+        # The HIU's own page checks (test/sim/hiu_pages.py).
+        self.assertEqual((t["pageCount"], t["pagesReceived"], t["missingPages"]), (2, [1, 2], []))
+        self.assertTrue(t["complete"] and t["allOk"], t["pageProblems"])
+        self.assertEqual(t["keyIvReuse"], [], "no AES-GCM (key, IV) pair encrypted two entries")
         session, per_cc = self.notification(txn)
         self.assertEqual(session, "TRANSFERRED")
         self.assertEqual(per_cc, {"OPD-A": "DELIVERED", "LAB-B": "DELIVERED", "OPD-D": "ERRORED"})
@@ -169,6 +173,7 @@ class Transfer(TransferBase):
         self.c.hiu_up()
         t = self.c.wait_for_transfer(txn, pushes=2, timeout=90)
         self.assertEqual(t["summary"]["pushes"], 2)
+        self.assertTrue(t["allOk"], t["pageProblems"])
         self.assertEqual(self.notification(txn)[0], "TRANSFERRED")
 
     def test_hiu_4xx_fails_the_transfer(self):
@@ -299,6 +304,7 @@ class TransferResilience(TransferBase):
         watcher.close()
         self.assertEqual(t["summary"]["entries"], 25)
         self.assertEqual(t["summary"]["failed"], 0)
+        self.assertEqual((t["pageCount"], t["allOk"], t["keyIvReuse"]), (25, True, []))
         self.assertGreater(t["summary"]["plaintextBytes"], 50_000_000)
         grew_mb = (peak[0] - base) / 1024
         print(f"    50 MB transfer: worker private memory {base / 1024:.0f} MB → peak {peak[0] / 1024:.0f} MB "

@@ -4,6 +4,7 @@ inspect and steer the simulator. simclient.py wraps every call; README.md lists 
 import time
 
 from cm_actions import HieCm
+import hiu_pages
 from hiu import transfer_view
 from sim_http import ApiError, Response
 
@@ -70,6 +71,7 @@ class Control:
             a("POST", f"/_sim/cm/{kind}", f"control-cm-{kind}", self._cm(kind))
         a("GET", "/_sim/hiu/transfers", "control-hiu-transfers", self.transfers)
         ap("GET", "/_sim/hiu/transfers/", "control-hiu-transfer", self.transfer)
+        a("GET", "/_sim/hiu/key-iv-reuse", "control-hiu-key-iv-reuse", self.key_iv_reuse)
         for name in ("gateway", "hiu"):
             a("POST", f"/_sim/{name}/down", f"control-{name}-down", self._updown(name, False))
             a("POST", f"/_sim/{name}/up", f"control-{name}-up", self._updown(name, True))
@@ -191,7 +193,20 @@ class Control:
 
     def transfers(self, req):
         full = req.q("plaintext") == "1"
-        return Response(200, [transfer_view(t, full) for t in list(self.state.hiu.values())])
+        views = [transfer_view(t, full) for t in list(self.state.hiu.values())]
+        if req.q("brief") == "1":   # without the per-push and per-entry lists (benchmarks)
+            views = [{k: v for k, v in t.items() if k not in ("pushes", "entries")} for t in views]
+        return Response(200, views)
+
+    def key_iv_reuse(self, req):
+        """Every transfer in which one AES-GCM (key, IV) encrypted two different entries."""
+        found = []
+        for t in list(self.state.hiu.values()):
+            reuse = hiu_pages.key_iv_reuse(t)
+            if reuse:
+                found.append({"transactionId": t["transactionId"], "keyIvReuse": reuse})
+        return Response(200, {"transfersChecked": len(self.state.hiu), "transfersWithReuse": len(found),
+                              "transfers": found})
 
     def transfer(self, req):
         txn = req.path[len("/_sim/hiu/transfers/"):]

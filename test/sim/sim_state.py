@@ -53,6 +53,8 @@ DEFAULTS = {
     "hiu_keep_plaintext_bytes": 64 * 1024 * 1024,
     "hiu_require_known_transaction": True,
     "hiu_key_expiry_s": 86400,
+    "hiu_decrypt_every": 1,               # decrypt every Nth entry of a transfer (big benchmarks)
+    "hiu_crypto": "x25519",               # x25519: OpenSSL (fidelius_fast) | python: fidelius_py
     # Recording
     "max_records": 100_000,
     "record_body_max": 1024 * 1024,       # recorded bodies larger than this are summarised
@@ -130,6 +132,10 @@ class State:
             raise ApiError(400, "SIM-CONFIG", "duplicate_request_id is replay | reject")
         if patch.get("header_case", "documented") not in ("documented", "lower"):
             raise ApiError(400, "SIM-CONFIG", "header_case is documented | lower")
+        if patch.get("hiu_crypto", "x25519") not in ("x25519", "python"):
+            raise ApiError(400, "SIM-CONFIG", "hiu_crypto is x25519 | python")
+        if patch.get("hiu_decrypt_every", 1) < 1:
+            raise ApiError(400, "SIM-CONFIG", "hiu_decrypt_every must be at least 1")
         with self.lock:
             self.cfg.update(copy.deepcopy(patch))
 

@@ -183,8 +183,12 @@ class SimClient:
         return self.cm("send", path=path, body=body, **p)
 
     # -- HIU -----------------------------------------------------------------------------------
-    def hiu_transfers(self, plaintext=False):
-        return self.get("/_sim/hiu/transfers", plaintext="1" if plaintext else None)
+    def hiu_transfers(self, plaintext=False, brief=False):
+        return self.get("/_sim/hiu/transfers", plaintext="1" if plaintext else None, brief="1" if brief else None)
+
+    def hiu_key_iv_reuse(self):
+        """{transfersChecked, transfersWithReuse, transfers: [{transactionId, keyIvReuse}]}."""
+        return self.get("/_sim/hiu/key-iv-reuse")
 
     def hiu_transfer(self, txn, plaintext=True):
         return self.get(f"/_sim/hiu/transfers/{txn}", plaintext="1" if plaintext else "0")
@@ -349,6 +353,7 @@ def _cli(argv):
         "cm": lambda: c.post(f"/_sim/cm/{a.args[0]}", body(1)),
         "transfers": lambda: c.hiu_transfers(),
         "transfer": lambda: c.hiu_transfer(a.args[0]),
+        "key-iv-reuse": lambda: c.hiu_key_iv_reuse(),
         "hiu-down": lambda: c.hiu_down(),
         "hiu-up": lambda: c.hiu_up(),
         "gateway-down": lambda: c.gateway_down(),

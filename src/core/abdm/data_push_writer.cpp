@@ -14,8 +14,8 @@ std::string json_string(std::string_view s) { return nlohmann::json(std::string(
 
 DataPushWriter::DataPushWriter(std::string path, std::string_view transaction_id, const crypto::SessionKeys& keys,
                                const PushKeyMaterial& key, int page_number, int page_count)
-    : path_(std::move(path)), file_(std::fopen(path_.c_str(), "wb")), keys_(keys) {
-  if (!file_) throw Error(sqlstate::kInternal, "", "cannot create the push file " + path_);
+    : path_(std::move(path)), file_(path_.empty() ? nullptr : std::fopen(path_.c_str(), "wb")), keys_(keys) {
+  if (!file_ && !in_memory()) throw Error(sqlstate::kInternal, "", "cannot create the push file " + path_);
   const std::string envelope = data_push(transaction_id, page_number, page_count, {}, key).dump();
   const std::string marker = "\"entries\":[]";
   const std::size_t at = envelope.find(marker);
@@ -27,30 +27,36 @@ DataPushWriter::DataPushWriter(std::string path, std::string_view transaction_id
 
 DataPushWriter::~DataPushWriter() {
   if (file_) std::fclose(file_);
-  std::remove(path_.c_str());
+  if (!in_memory()) std::remove(path_.c_str());
 }
 
 void DataPushWriter::write(std::string_view s) {
-  if (!file_) throw Error(sqlstate::kInternal, "", "push file already finished");
-  if (std::fwrite(s.data(), 1, s.size(), file_) != s.size())
+  if (finished_) throw Error(sqlstate::kInternal, "", "push file already finished");
+  if (in_memory()) {
+    memory_.append(s);
+  } else if (std::fwrite(s.data(), 1, s.size(), file_) != s.size())
     throw Error(sqlstate::kInternal, "", "writing the push file failed");
   size_ += s.size();
 }
 
-void DataPushWriter::add(std::string_view care_context_reference, std::string_view bundle) {
+std::string DataPushWriter::add(std::string_view care_context_reference, std::string_view bundle) {
   cipher_.resize(crypto::encrypted_size(bundle.size()));
   crypto::encrypt_into(keys_, bundle, cipher_.data());
+  std::string checksum = crypto::md5_base64(bundle);
   write(std::string(entries_ == 0 ? "" : ",") + "{\"careContextReference\":" + json_string(care_context_reference) +
-        ",\"checksum\":" + json_string(crypto::md5_base64(bundle)) + ",\"content\":\"");
+        ",\"checksum\":" + json_string(checksum) + ",\"content\":\"");
   write(cipher_);
   write("\",\"media\":\"application/fhir+json\"}");
   ++entries_;
+  return checksum;
 }
 
 void DataPushWriter::finish() {
   cipher_.clear();
   cipher_.shrink_to_fit();
   write(tail_);
+  finished_ = true;
+  if (in_memory()) return;
   if (std::fclose(file_) != 0) {
     file_ = nullptr;
     throw Error(sqlstate::kInternal, "", "closing the push file failed");

@@ -22,6 +22,8 @@ class DataPushWriter {
  public:
   // Creates `path` (abdm::Error when it cannot) and writes the envelope up to the entries: page
   // `page_number` of `page_count`, encrypted with `keys` (the page's own key pair and nonce).
+  // An empty `path` keeps the body in memory instead (small pages: creating and removing a file
+  // per page cost the transfer worker more than encrypting a small page), read with take_body().
   DataPushWriter(std::string path, std::string_view transaction_id, const crypto::SessionKeys& keys,
                  const PushKeyMaterial& key, int page_number = 1, int page_count = 1);
   ~DataPushWriter();
@@ -29,11 +31,15 @@ class DataPushWriter {
   DataPushWriter& operator=(const DataPushWriter&) = delete;
 
   // One entry: the care context's reference, base64(MD5) of `bundle`, its ciphertext, the media.
-  void add(std::string_view care_context_reference, std::string_view bundle);
+  // Returns the checksum, for the share ledger.
+  std::string add(std::string_view care_context_reference, std::string_view bundle);
   // Writes the rest of the envelope and closes the file; add() may not follow.
   void finish();
 
   const std::string& path() const { return path_; }
+  bool in_memory() const { return path_.empty(); }
+  // The finished body of an in-memory writer (moved out; size() still tells its length).
+  std::string take_body() { return std::move(memory_); }
   std::size_t size() const { return size_; }  // bytes written
   int entries() const { return entries_; }
 
@@ -42,6 +48,8 @@ class DataPushWriter {
 
   std::string path_;
   std::FILE* file_;
+  std::string memory_;  // the body when path_ is empty
+  bool finished_ = false;
   const crypto::SessionKeys keys_;  // a copy: the page's keys live as long as its writer
   std::string tail_;    // the envelope after the entries
   std::string cipher_;  // reused between entries: one bundle's ciphertext at a time

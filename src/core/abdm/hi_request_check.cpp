@@ -51,7 +51,13 @@ HiRequestVerdict check_hi_request(const HiRequest& r, const std::optional<Stored
   try {
     crypto::parse_public_key(r.key_material.key_value, "keyValue");
   } catch (const Error&) {
-    return refuse(code::kValidation, "hiRequest.keyMaterial.dhPublicKey.keyValue: not a Curve25519 public key");
+    return refuse(code::kValidation, "hiRequest.keyMaterial.dhPublicKey.keyValue: not a Curve25519 public key "
+                                     "(a 65-byte uncompressed point or an X.509 key, base64)");
+  }
+  try {
+    crypto::parse_nonce(r.key_material.nonce, "nonce");
+  } catch (const Error&) {
+    return refuse(code::kValidation, "hiRequest.keyMaterial.nonce: must be base64 of 32 bytes");
   }
   return {true, "", ""};
 }

@@ -10,6 +10,7 @@
 #include "core/abdm/hi_type.hpp"
 #include "core/abdm/json_read.hpp"
 #include "core/abdm/matching.hpp"
+#include "core/abdm/otp.hpp"
 #include "core/abdm/message_kinds.hpp"
 #include "core/abdm/uuid.hpp"
 #include "core/util/base64.hpp"
@@ -234,11 +235,17 @@ LinkConfirmRequest parse_link_confirm(const json& body) {
   // Not restricted to 6 digits here: a wrongly typed OTP is a wrong OTP (ABDM-1035 in the
   // on-confirm answer), not a malformed message.
   const json* t = find(c, "token");
-  if (t && (t->is_number_integer() || t->is_number_unsigned())) {
-    // Some senders pass the OTP as a number; leading zeros are lost then, so refuse rather
-    // than guess.
-    invalid("confirmation.token", "must be a string (a number loses leading zeros)");
+  if (t && (t->is_number_unsigned() || (t->is_number_integer() && t->get<std::int64_t>() >= 0))) {
+    // ABDM's own examples send the OTP as a number ("token": 123456), which drops leading
+    // zeros: its digits are taken, left-padded to the length of the OTPs this HIP sends, so
+    // OTP 012345 sent as 12345 still matches. Longer numbers stay as they are (a wrong OTP).
+    std::string digits = std::to_string(t->get<std::uint64_t>());
+    if (digits.size() < static_cast<std::size_t>(kOtpDigits)) digits.insert(0, kOtpDigits - digits.size(), '0');
+    m.token = digits;
+    return m;
   }
+  if (t && t->is_number())
+    invalid("confirmation.token", "must be the OTP's digits, as a string or a whole number not below 0");
   m.token = req_string(c, "token", "confirmation", 64);
   return m;
 }
@@ -346,7 +353,10 @@ HiRequest parse_hi_request(const json& body) {
   const json& range = req_object(hr, "dateRange", "hiRequest");
   m.date_from = req_time(range, "from", "hiRequest.dateRange");
   m.date_to = req_time(range, "to", "hiRequest.dateRange");
-  if (m.date_from > m.date_to) invalid("hiRequest.dateRange", "from is after to");
+  // A reversed range, a key or nonce that does not decode: problems of the request's content,
+  // not of the message. They are decided by check_hi_request (core/abdm/hi_request_check) and
+  // answered in on-request with sessionStatus ERRORED, so the HIU learns why; a bare 400 is only
+  // for a message with nothing to answer to.
   m.data_push_url = req_string(hr, "dataPushUrl", "hiRequest", kUrlLen);
   {
     const std::string& u = m.data_push_url;
@@ -366,21 +376,7 @@ HiRequest parse_hi_request(const json& body) {
   k.key_expiry = req_time(dh, "expiry", dp);
   k.parameters = opt_string(dh, "parameters", dp, kTextLen).value_or("");
   k.key_value = req_string(dh, "keyValue", dp, 4096);
-  {
-    auto raw = b64_decode(k.key_value);
-    if (!raw) invalid(dp + ".keyValue", "must be base64");
-    // Raw uncompressed point 0x04‖X‖Y (65 bytes), or an X.509 SubjectPublicKeyInfo DER
-    // (starts with SEQUENCE 0x30) whose last 64 bytes are X‖Y (abdm-docs fidelius-cli.md).
-    const bool raw_point = raw->size() == 65 && (*raw)[0] == 0x04;
-    const bool x509 = raw->size() > 65 && (*raw)[0] == 0x30 && (*raw)[raw->size() - 65] == 0x04;
-    if (!raw_point && !x509)
-      invalid(dp + ".keyValue", "must be a 65-byte uncompressed EC point or an X.509 public key");
-  }
   k.nonce = req_string(km, "nonce", kp, 128);
-  {
-    auto raw = b64_decode(k.nonce);
-    if (!raw || raw->size() != 32) invalid(kp + ".nonce", "must be base64 of 32 bytes");
-  }
   return m;
 }
 

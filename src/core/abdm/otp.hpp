@@ -12,8 +12,11 @@ static_assert(false, "src/core must not include PostgreSQL headers");
 
 namespace abdm::proto {
 
-// `digits` decimal digits (1..12, default 6) drawn uniformly from OpenSSL's CSPRNG.
-std::string generate_otp(int digits = 6);
+// The length of the OTPs this HIP sends: what a token that arrives as a JSON number is padded to.
+inline constexpr int kOtpDigits = 6;
+
+// `digits` decimal digits (1..12, default kOtpDigits) drawn uniformly from OpenSSL's CSPRNG.
+std::string generate_otp(int digits = kOtpDigits);
 
 // "v1$<salt>$<hash>": salt = 16 random bytes, hash = PBKDF2-HMAC-SHA256(otp, salt, 10 000
 // iterations, 32 bytes), both standard base64. A 6-digit secret cannot be made strong by any

@@ -53,12 +53,31 @@ Triage triage_inbound(std::string_view path, const nlohmann::json& headers, cons
   return run(path, headers, now, policy, [&]() -> const nlohmann::json& { return body; });
 }
 
+std::size_t compact_json_size(std::string_view text) {
+  std::size_t n = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      ++n;
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      ++n;
+      in_string = true;
+    } else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+      ++n;
+    }
+  }
+  return n;
+}
+
 Triage triage_inbound_text(std::string_view path, const nlohmann::json& headers, std::string_view body_text,
-                           TimePoint now, const HeaderPolicy& policy) {
+                           TimePoint now, const HeaderPolicy& policy, std::size_t max_body_bytes) {
   return run(path, headers, now, policy, [&]() -> nlohmann::json {
-    if (body_text.size() > kMaxBodyBytes)
+    if (compact_json_size(body_text) > max_body_bytes)
       throw ProtocolError(413, code::kValidation, sqlstate::kInvalidParameter, "body",
-                          "larger than " + std::to_string(kMaxBodyBytes) + " bytes");
+                          "larger than " + std::to_string(max_body_bytes) + " bytes (abdm_hip.listen_max_body)");
     if (body_text.find_first_not_of(" \t\r\n") == std::string_view::npos) return nullptr;  // → ABDM-1064
     nlohmann::json body = nlohmann::json::parse(body_text.begin(), body_text.end(), nullptr, false);
     if (body.is_discarded())

@@ -19,8 +19,15 @@ static_assert(false, "src/core must not include PostgreSQL headers");
 
 namespace abdm::proto {
 
-// Largest request body accepted (bytes of JSON text); a consent artefact is a few kB.
+// Largest request body accepted by default (bytes of compact JSON text; abdm_hip.listen_max_body
+// sets it); a consent artefact is a few kB.
 inline constexpr std::size_t kMaxBodyBytes = 1 << 20;
+
+// The size of `json_text` written compactly: its bytes less the whitespace outside strings. The
+// same body measures the same whether it arrives pretty-printed, compact, or rendered back from
+// jsonb (which adds a space after every ':' and ','), so receive() never refuses a body that the
+// listener took under the same limit.
+std::size_t compact_json_size(std::string_view json_text);
 
 struct AcceptedMessage {
   InboundHeaders headers;
@@ -41,10 +48,12 @@ struct Triage {
 Triage triage_inbound(std::string_view path, const nlohmann::json& headers, const nlohmann::json& body, TimePoint now,
                       const HeaderPolicy& policy = {});
 
-// The bridge's view: the body as raw text. Text that is not JSON → 400 ABDM-9999 "body is not
-// valid JSON"; empty → 400 ABDM-1064; larger than kMaxBodyBytes → 413.
+// The body as text (receive()'s jsonb rendered by the glue). Larger than max_body_bytes
+// (compact_json_size) → 413, checked before the text is parsed; text that is not JSON → 400
+// ABDM-9999 "body: not valid JSON"; empty → 400 ABDM-1064.
 Triage triage_inbound_text(std::string_view path, const nlohmann::json& headers, std::string_view body_text,
-                           TimePoint now, const HeaderPolicy& policy = {});
+                           TimePoint now, const HeaderPolicy& policy = {},
+                           std::size_t max_body_bytes = kMaxBodyBytes);
 
 // What receive() (sql/schema/70_receive.sql, through abdm_hip_internal.inbound_check) needs
 // before it touches a table: {"headers": the headers minus credentials, "kind", "handler" (the

@@ -1,6 +1,7 @@
 #include "core/crypto/fidelius.hpp"
 
 #include "core/util/base64.hpp"
+#include "core/util/error.hpp"
 
 namespace abdm::crypto {
 
@@ -18,6 +19,12 @@ SessionKeys sender_session_keys(std::string_view sender_private_key, std::string
   const Nonce own_nonce = parse_nonce(sender_nonce, "sender_nonce");
   const Point peer = parse_public_key(requester_public_key, "requester_public_key");
   const Nonce peer_nonce = parse_nonce(requester_nonce, "requester_nonce");
+  // Fidelius XORs the two nonces into the HKDF salt and the GCM IV: equal nonces make both all
+  // zero, the same for every transfer that repeats them. A sender picks its own nonce, so it can
+  // always pick another; the reference tool never checks this.
+  if (own_nonce == peer_nonce)
+    throw Error(sqlstate::kInvalidParameter, "sender_nonce",
+                "equals requester_nonce: their XOR, the salt and IV, would be all zero");
   return agree_session_keys(own, peer, own_nonce, peer_nonce);
 }
 

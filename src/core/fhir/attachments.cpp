@@ -19,7 +19,7 @@ struct File {
 // content_type + data, with the data checked as base64 and, for a PDF, as a PDF ("%PDF-" header,
 // ISO 32000-1 §7.5.2) so a wrongly encoded column is caught before the document is shared.
 File read_file(Fields& f) {
-  File file{check_mime_type(f.str("content_type"), f.at("content_type")), f.str("data")};
+  File file{check_mime_type(f.str("content_type"), f.at("content_type")), f.binary("data")};
   check_base64(file.data, f.at("data"));
   if (file.content_type == "application/pdf" && !base64_starts_with(file.data, "%PDF-"))
     throw Error(sqlstate::kInvalidText, f.at("data"), "is not a PDF (content_type is application/pdf but the data does not start with %PDF-)");

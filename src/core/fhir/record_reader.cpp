@@ -19,6 +19,11 @@ const char* type_name(const json& v) {
     default: return "a number";
   }
 }
+
+std::string hex4(unsigned char c) {
+  static const char* digits = "0123456789ABCDEF";
+  return std::string("00") + digits[c >> 4] + digits[c & 15];
+}
 }  // namespace
 
 std::string string_at(const json& v, const std::string& path) {
@@ -27,6 +32,22 @@ std::string string_at(const json& v, const std::string& path) {
   }
   std::string s = v.get<std::string>();
   if (s.empty()) throw Error(sqlstate::kInvalidParameter, path, "must not be empty");
+  // FHIR R4 §2.24.0.1 (datatypes, string): "Strings SHALL NOT exceed 1MB (1024*1024 characters)"
+  // and hold no characters below U+0020 other than tab, CR and LF. A value of only whitespace
+  // passes the R4 JSON schema's pattern but says nothing: an HMIS column of blanks is an error
+  // in the HMIS, better reported here than shown to the patient as an empty name.
+  bool blank = true;
+  size_t chars = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if ((c & 0xC0) != 0x80 && ++chars > kMaxStringChars)
+      throw Error(sqlstate::kInvalidParameter, path, "is longer than FHIR's string limit of 1024*1024 characters");
+    if (c < 0x20 && c != '\t' && c != '\r' && c != '\n')
+      throw Error(sqlstate::kInvalidText, path,
+                  "holds control character U+" + hex4(c) + " at byte " + std::to_string(i) + " (FHIR strings may not)");
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') blank = false;
+  }
+  if (blank) throw Error(sqlstate::kInvalidParameter, path, "must not be blank (only whitespace)");
   return s;
 }
 
@@ -63,6 +84,16 @@ const json& Fields::need(std::string_view key) {
 }
 
 std::string Fields::str(std::string_view key) { return string_at(need(key), at(key)); }
+
+std::string Fields::binary(std::string_view key) {
+  const json& v = need(key);
+  if (!v.is_string()) {
+    throw Error(sqlstate::kInvalidParameter, at(key), std::string("must be a string, not ") + type_name(v));
+  }
+  std::string s = v.get<std::string>();
+  if (s.empty()) throw Error(sqlstate::kInvalidParameter, at(key), "must not be empty");
+  return s;
+}
 
 std::optional<std::string> Fields::opt_str(std::string_view key) {
   const json* v = get(key);

@@ -36,7 +36,10 @@ class Fields {
   // Like get(), but a missing value is an error "<path>.<key>: required".
   const nlohmann::json& need(std::string_view key);
 
-  std::string str(std::string_view key);  // required non-empty string
+  std::string str(std::string_view key);  // required FHIR string (string_at's rules)
+  // A required non-empty string that is not FHIR text (base64Binary data, checked by its caller):
+  // neither the 1 MiB string limit nor the text rules apply.
+  std::string binary(std::string_view key);
   std::optional<std::string> opt_str(std::string_view key);
   double num(std::string_view key);  // required finite number
   std::optional<double> opt_num(std::string_view key);
@@ -55,7 +58,11 @@ class Fields {
   std::set<std::string, std::less<>> allowed_;
 };
 
-// The string in `v`, or an error naming `path` ("must be a non-empty string").
+// FHIR R4 caps a string at 1024*1024 characters (datatypes §2.24.0.1).
+inline constexpr size_t kMaxStringChars = 1024 * 1024;
+
+// The FHIR string in `v`, or an error naming `path`: not a string, empty, blank, longer than
+// kMaxStringChars, or holding a control character other than tab, CR and LF.
 std::string string_at(const nlohmann::json& v, const std::string& path);
 
 }  // namespace abdm::fhir

@@ -15,10 +15,15 @@ namespace {
 
 bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
-// Validates the calendar part captured by the regexes below (month 1-12, day within the month).
+// Validates the calendar part captured by the regexes below (year from 1, month 1-12, day within
+// the month).
 bool calendar_ok(const std::smatch& m) {
+  int y = std::stoi(m[1].str());
+  // FHIR R4's date patterns start at year 0001: "0000" is not a year in the proleptic calendar
+  // FHIR uses (the R4 JSON schema refuses it), though four digits would match.
+  if (y < 1) return false;
   if (!m[2].matched) return true;
-  int y = std::stoi(m[1].str()), mo = std::stoi(m[2].str());
+  int mo = std::stoi(m[2].str());
   if (mo < 1 || mo > 12) return false;
   if (!m[3].matched) return true;
   static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

@@ -4,6 +4,7 @@
 #include "core/abdm/link_confirm_check.hpp"
 #include "core/abdm/otp.hpp"
 #include "core/crypto/fidelius_keys.hpp"
+#include "core/util/base64.hpp"
 
 using namespace abdm::proto;
 using nlohmann::json;
@@ -36,6 +37,7 @@ HiRequest request(const char* from = "2021-01-01T00:00:00.000Z", const char* to 
   r.date_to = at(to);
   r.key_material.key_expiry = at(key_expiry);
   r.key_material.key_value = abdm::crypto::x509_public_key_base64(abdm::crypto::generate_key_pair().public_key);
+  r.key_material.nonce = "6uj1RdDUbcpI3lVMZvijkMC8Te20O4Bcyz0SyivX8Eg=";
   return r;
 }
 
@@ -81,6 +83,28 @@ TEST(HiRequestCheck, EachRefusalHasItsCode) {
   const auto bad = check_hi_request(bad_key, granted(), "HIP_700", kNow);
   EXPECT_EQ(bad.code, "ABDM-9999");
   EXPECT_EQ(bad.message.rfind("hiRequest.keyMaterial.dhPublicKey.keyValue:", 0), 0u) << bad.message;
+}
+
+// Content problems the parser once refused with a bare 400 are the check's: the HIU is told in
+// on-request (ERRORED) why its request cannot be served.
+TEST(HiRequestCheck, KeyMaterialThatDoesNotDecodeIsRefusedByName) {
+  auto refused = [](auto&& change) {
+    HiRequest r = request();
+    change(r.key_material);
+    return check_hi_request(r, granted(), "HIP_700", kNow);
+  };
+  for (const char* nonce : {"c2hvcnQ=", "not base64!", ""}) {
+    const auto v = refused([&](KeyMaterial& k) { k.nonce = nonce; });
+    EXPECT_EQ(v.code, "ABDM-9999") << nonce;
+    EXPECT_EQ(v.message, "hiRequest.keyMaterial.nonce: must be base64 of 32 bytes") << nonce;
+  }
+  const std::vector<std::uint8_t> compressed(65, 0x02), x25519(32, 0x09);
+  for (const std::string& key : {std::string("c2hvcnQ="), abdm::base64_encode(compressed), abdm::base64_encode(x25519),
+                                 std::string("not base64!")}) {
+    const auto v = refused([&](KeyMaterial& k) { k.key_value = key; });
+    EXPECT_FALSE(v.accepted) << key;
+    EXPECT_EQ(v.message.rfind("hiRequest.keyMaterial.dhPublicKey.keyValue: not a Curve25519 public key", 0), 0u) << key;
+  }
 }
 
 TEST(HiRequestCheck, EveryRefusalNamesItsField) {

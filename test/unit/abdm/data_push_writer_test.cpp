@@ -90,6 +90,25 @@ TEST(DataPushWriter, AnEmptyPushIsStillAWellFormedEnvelope) {
   EXPECT_THROW(w.add("OPD-1", "{}"), abdm::Error) << "nothing after finish()";
 }
 
+TEST(DataPushWriter, InMemoryTheBodyIsTheSameAsInTheFile) {
+  const Parties p;
+  const std::string path = temp_path("push-file-vs-memory");
+  DataPushWriter file(path, "a1b2c3d4-1111-4222-8333-444455556666", p.keys, p.push_key(), 2, 5);
+  DataPushWriter memory("", "a1b2c3d4-1111-4222-8333-444455556666", p.keys, p.push_key(), 2, 5);
+  for (DataPushWriter* w : {&file, &memory}) {
+    w->add("OPD-1", R"({"resourceType":"Bundle","id":"one"})");
+    w->add("OPD-2", std::string(5000, 'y'));
+    w->finish();
+  }
+  EXPECT_TRUE(memory.in_memory());
+  EXPECT_FALSE(file.in_memory());
+  const std::string body = memory.take_body();
+  EXPECT_EQ(body, read_file(path)) << "same keys, same bytes: only where they are kept differs";
+  EXPECT_EQ(body.size(), memory.size());
+  EXPECT_EQ(json::parse(body)["entries"].size(), 2u);
+  EXPECT_THROW(memory.add("OPD-3", "{}"), abdm::Error) << "nothing after finish()";
+}
+
 TEST(DataPushWriter, AFileThatCannotBeMadeIsAnError) {
   const Parties p;
   EXPECT_THROW(DataPushWriter("/nonexistent-dir/x.json", "a1b2c3d4-1111-4222-8333-444455556666", p.keys, p.push_key()),

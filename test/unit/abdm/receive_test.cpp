@@ -48,12 +48,30 @@ TEST(Receive, TextBodies) {
   EXPECT_EQ(not_json.reply_body["error"]["message"], "body: not valid JSON");
   const Triage empty = triage_inbound_text(kPath, kHeaders, "  ", kNow);
   EXPECT_EQ(empty.reply_body["error"]["code"], "ABDM-1064");
-  EXPECT_EQ(triage_inbound_text(kPath, kHeaders, std::string(kMaxBodyBytes + 1, ' '), kNow).http_status, 413);
+  // The limit counts the body as compact JSON: whitespace between tokens is free, inside strings not.
+  const std::string big = "{\"x\": \"" + std::string(kMaxBodyBytes, 'a') + "\"}";
+  const Triage too_big = triage_inbound_text(kPath, kHeaders, big, kNow);
+  EXPECT_EQ(too_big.http_status, 413);
+  EXPECT_EQ(too_big.field, "body");
+  EXPECT_EQ(too_big.reply_body["error"]["message"],
+            "body: larger than " + std::to_string(kMaxBodyBytes) + " bytes (abdm_hip.listen_max_body)");
+  EXPECT_EQ(triage_inbound_text(kPath, kHeaders, kConfirm, kNow, {}, 10).http_status, 413);
+  EXPECT_EQ(triage_inbound_text(kPath, kHeaders, std::string(kMaxBodyBytes + 1, ' '), kNow).reply_body["error"]["code"],
+            "ABDM-1064");
   // Path and header errors win over a broken body.
   EXPECT_EQ(triage_inbound_text("/x", kHeaders, "{", kNow).http_status, 404);
   json stale = kHeaders;
   stale["TIMESTAMP"] = "2025-01-01T00:00:00.000Z";
   EXPECT_EQ(triage_inbound_text(kPath, stale, "{", kNow).reply_body["error"]["code"], "ABDM-1016");
+}
+
+TEST(Receive, CompactJsonSize) {
+  EXPECT_EQ(compact_json_size(R"({"a": 1, "b": [1, 2]})"), std::string(R"({"a":1,"b":[1,2]})").size());
+  EXPECT_EQ(compact_json_size("{\n  \"a b\" : \" x \"\n}"), std::string(R"({"a b":" x "})").size());
+  // An escaped quote does not end the string: the spaces after it still count.
+  EXPECT_EQ(compact_json_size(R"(["a\" b"])"), std::string(R"(["a\" b"])").size());
+  EXPECT_EQ(compact_json_size(R"(["a\\" , 1])"), std::string(R"(["a\\",1])").size());
+  EXPECT_EQ(compact_json_size(" \t\r\n"), 0u);
 }
 
 TEST(Receive, DeeplyNestedRequesterRefused) {

@@ -83,6 +83,11 @@ TEST(FideliusNegative, NonceLengths) {
   }
 }
 
+TEST(FideliusNegative, SenderNonceMustDifferFromRequesterNonce) {
+  // Equal nonces XOR to an all-zero salt and IV; found by probing fidelius_encrypt.
+  expect_encrypt_error("sender_nonce", fx().r_nonce, "22023", "equals requester_nonce");
+}
+
 TEST(FideliusNegative, PrivateKeyRange) {
   const std::string n_hex = "1000000000000000000000000000000014def9dea2f79cd65812631a5cf5d3ed";
   std::vector<uint8_t> n(32);

@@ -167,6 +167,18 @@ TEST_P(Build, BadValuesAreNamed) {
   r["document"]["status"] = "done";
   EXPECT_EQ(error_of([&] { build(r); }).rfind("record.document.status: must be one of preliminary, final", 0), 0u);
   r = rec();
+  r["patient"]["birth_date"] = "0000-01-01";  // passed the builder and check(), refused by the R4 schema
+  EXPECT_EQ(error_of([&] { build(r); }).rfind("record.patient.birth_date: must be a date", 0), 0u);
+  r = rec();
+  r["patient"]["name"] = "   ";
+  EXPECT_EQ(error_of([&] { build(r); }), "record.patient.name: must not be blank (only whitespace)");
+  r = rec();
+  r["patient"]["name"] = "Ravi\x01";
+  EXPECT_EQ(error_of([&] { build(r); }).rfind("record.patient.name: holds control character U+0001", 0), 0u);
+  r = rec();
+  r["patient"]["name"] = std::string(5 * 1024 * 1024, 'R');
+  EXPECT_EQ(error_of([&] { build(r); }).rfind("record.patient.name: is longer than", 0), 0u);
+  r = rec();
   r["patient"] = "Ravi";
   EXPECT_EQ(error_of([&] { build(r); }), "record.patient: must be an object, not a string");
 }

@@ -40,6 +40,35 @@ TEST(Values, Dates) {
   EXPECT_NE(error_of([] { check_instant("2024-03-14", "record.document.date"); }).find("record.document.date: "), std::string::npos);
 }
 
+TEST(Values, YearZeroIsNotADate) {
+  // The R4 JSON schema's date patterns start at 0001; found by probing fhir_document().
+  EXPECT_EQ(error_of([] { check_date("0000-01-01", "record.patient.birth_date"); }),
+            "record.patient.birth_date: must be a date YYYY, YYYY-MM or YYYY-MM-DD");
+  EXPECT_NE(error_of([] { check_date("0000", "d"); }), "");
+  EXPECT_NE(error_of([] { check_date_time("0000-03-14T10:35:00Z", "d"); }), "");
+  EXPECT_NE(error_of([] { check_instant("0000-03-14T10:35:00Z", "d"); }), "");
+  EXPECT_EQ(check_date("0001-01-01", "d"), "0001-01-01");
+}
+
+TEST(Values, StringsFollowFhirsRules) {
+  EXPECT_EQ(string_at(json("Ravi\tKumar\r\n"), "p"), "Ravi\tKumar\r\n");
+  EXPECT_EQ(string_at(json(" Ravi "), "p"), " Ravi ");
+  EXPECT_EQ(error_of([] { string_at(json("   "), "record.patient.name"); }),
+            "record.patient.name: must not be blank (only whitespace)");
+  EXPECT_EQ(error_of([] { string_at(json(" \t\n"), "p"); }), "p: must not be blank (only whitespace)");
+  EXPECT_EQ(error_of([] { string_at(json("Ra\x01vi"), "record.patient.name"); }),
+            "record.patient.name: holds control character U+0001 at byte 2 (FHIR strings may not)");
+  EXPECT_NE(error_of([] { string_at(json(std::string("a\0b", 3)), "p"); }), "");
+  // 1024*1024 characters is the limit, counted as characters, not bytes.
+  EXPECT_NO_THROW(string_at(json(std::string(kMaxStringChars, 'a')), "p"));
+  EXPECT_EQ(error_of([] { string_at(json(std::string(kMaxStringChars + 1, 'a')), "record.patient.name"); }),
+            "record.patient.name: is longer than FHIR's string limit of 1024*1024 characters");
+  std::string devanagari;
+  for (size_t i = 0; i < kMaxStringChars; ++i) devanagari += "\u0930";  // 3 bytes each
+  EXPECT_NO_THROW(string_at(json(devanagari), "p"));
+  EXPECT_NE(error_of([] { string_at(json(std::string(5 * 1024 * 1024, 'R')), "p"); }), "");
+}
+
 TEST(Values, Base64) {
   check_base64("QUJD", "x");
   check_base64("QUI=", "x");
