@@ -1,9 +1,13 @@
 -- A refused link-token request, both ways it can be refused, ends in the same state: the core's
--- rule (abdm_hip_internal.link_token_refusal: ABDM-1027 blocked a day, ABDM-1092 seven minutes, anything
--- else an hour) applied by abdm_hip_internal.refuse_link_token, whether the refusal came in the
--- on-generate-token callback or as the answer to the generate-token call (outbox_failed).
+-- rule (abdm_hip_internal.link_token_refusal: ABDM-1027 blocked a day, ABDM-1092 the setting
+-- abdm_hip.link_token_duplicate_window, ABDM-1022 a minute, each asked again while fewer than 3
+-- refusals; anything else an hour, and the links fail) applied by abdm_hip_internal.refuse_link_token,
+-- whether the refusal came in the on-generate-token callback or as the answer to the
+-- generate-token call (outbox_failed).
 SELECT c AS code, abdm_hip_internal.link_token_refusal(c) AS rule
-FROM unnest(ARRAY['ABDM-1027', 'ABDM-1092', 'ABDM-9999', NULL]) c;
+FROM unnest(ARRAY['ABDM-1027', 'ABDM-1092', 'ABDM-1022', 'ABDM-9999', NULL]) c;
+-- The third refusal in a row is the last.
+SELECT abdm_hip_internal.link_token_refusal('ABDM-1027', 3) ->> 'tryAgain' AS third_1027_tries_again;
 
 INSERT INTO abdm_hip.patient (hip_id, patient_ref, name, gender, abha_address)
 VALUES ('IN2710000001', 'LT-1', 'Token One', 'F', 'token.one@sbx'),
@@ -33,8 +37,10 @@ SELECT abdm_hip_internal.outbox_failed(o) FROM abdm_hip.outbox o WHERE o.request
 SELECT abha_address, status, retry_after - now() BETWEEN interval '23 hours 59 minutes' AND interval '24 hours' AS waits_a_day,
        last_error
 FROM abdm_hip.link_token WHERE hip_id = 'IN2710000001' AND abha_address LIKE 'token.%' ORDER BY 1;
+-- The links wait for the next request (a day later), they do not fail.
 SELECT care_context_ref, status, last_error FROM abdm_hip.care_context_link
 WHERE care_context_ref LIKE 'LT-%' ORDER BY 1;
+SELECT abha_address, blocked_now, refusals, waiting_links FROM abdm_hip.link_blocks ORDER BY 1;
 
 DELETE FROM abdm_hip.outbox; DELETE FROM abdm_hip.inbox; DELETE FROM abdm_hip.care_context_link;
 DELETE FROM abdm_hip.link_token; DELETE FROM abdm_hip.care_context WHERE patient_ref LIKE 'LT-%';

@@ -123,6 +123,7 @@ CREATE TABLE abdm_hip.link_token (
   requested_at  timestamptz NOT NULL DEFAULT now(),
   retry_after   timestamptz,               -- no new request before this (1092/1027 back-off)
   last_error    text,
+  refusals      int NOT NULL DEFAULT 0,    -- requests refused in a row (a bounded number are made again)
   PRIMARY KEY (hip_id, abha_address)
 );
 SELECT pg_catalog.pg_extension_config_dump('abdm_hip.link_token', '');
@@ -130,6 +131,8 @@ SELECT pg_catalog.pg_extension_config_dump('abdm_hip.link_token', '');
 GRANT SELECT (hip_id, abha_address, status, expires_at, requested_at, retry_after, last_error)
   ON abdm_hip.link_token TO abdm_hip_app;
 CREATE INDEX link_token_request_idx ON abdm_hip.link_token (request_id) WHERE request_id IS NOT NULL;
+-- Refused requests whose wait ends (abdm_hip_internal.retry_link_tokens).
+CREATE INDEX link_token_retry_idx ON abdm_hip.link_token (retry_after) WHERE status IN ('failed', 'blocked');
 
 -- User-initiated discovery: what was offered to whom, for the link request that follows.
 CREATE TABLE abdm_hip.discovery (
@@ -311,6 +314,9 @@ CREATE TABLE abdm_hip.outbox (
   resent_from      uuid,                      -- REQUEST-ID of the call this one sends again
   resent_as        uuid,                      -- REQUEST-ID of the call that sent this one again
   chain_started_at timestamptz,               -- when the first call of the chain was sent
+  -- 0: live work (new visits, callbacks' answers); 1: the hospital's history (announce_history),
+  -- claimed only when no live row of its kind is due, so a backfill never starves a new visit.
+  priority         smallint NOT NULL DEFAULT 0 CONSTRAINT outbox_priority_known CHECK (priority IN (0, 1)),
   PRIMARY KEY (hip_id, id),
   UNIQUE (request_id)
 );
@@ -320,10 +326,29 @@ CREATE INDEX outbox_answer_due_idx ON abdm_hip.outbox (answer_due_at) WHERE answ
 GRANT SELECT (id, hip_id, kind, target, request_id, status, attempts, next_attempt_at,
               last_http_status, last_error, created_at, sent_at)
   ON abdm_hip.outbox TO abdm_hip_app;
--- The sender's queue order. A claim moves next_attempt_at to the lease's end, so rows in flight
--- sort behind the due ones and a claim's index scan stops at the first row not yet due instead of
--- stepping over every leased row (and a claim never sorts: id is in the key).
-CREATE INDEX outbox_due_idx ON abdm_hip.outbox (next_attempt_at, id) WHERE status = 'pending';
+-- The sender's queue order: live rows before history, then oldest first. A claim moves
+-- next_attempt_at to the lease's end, so rows in flight sort behind the due ones and a claim's
+-- index scan stops at the first row not yet due instead of stepping over every leased row (and a
+-- claim never sorts: id is in the key).
+CREATE INDEX outbox_due_idx ON abdm_hip.outbox (priority, next_attempt_at, id) WHERE status = 'pending';
+
+-- The hospital's history a DBA asked to announce (abdm_hip.announce_history, sql/schema/62_history.sql):
+-- one row per care context, queued until the sender turns it into link calls at history priority.
+CREATE TABLE abdm_hip.history_item (
+  hip_id            text NOT NULL,
+  care_context_ref  text NOT NULL,
+  patient_ref       text NOT NULL,
+  status            text NOT NULL DEFAULT 'queued'
+                      CONSTRAINT history_item_status_known CHECK (status IN ('queued', 'dispatched', 'cancelled')),
+  queued_at         timestamptz NOT NULL DEFAULT now(),
+  dispatched_at     timestamptz,
+  PRIMARY KEY (hip_id, care_context_ref),
+  FOREIGN KEY (hip_id, care_context_ref) REFERENCES abdm_hip.care_context (hip_id, reference)
+    ON UPDATE CASCADE ON DELETE CASCADE
+);
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.history_item', '');
+-- The sender's work list, a patient's care contexts together.
+CREATE INDEX history_item_queued_idx ON abdm_hip.history_item (hip_id, patient_ref) WHERE status = 'queued';
 
 -- Every inbound message and the answer it got. A re-delivered REQUEST-ID gets the same answer.
 CREATE TABLE abdm_hip.inbox (

@@ -13,17 +13,24 @@ CREATE OR REPLACE FUNCTION abdm_hip_internal.outbound_method(kind text) RETURNS 
 LANGUAGE c STRICT IMMUTABLE AS 'MODULE_PATHNAME', 'abdm_outbound_method';
 
 -- Queues one gateway call; returns its REQUEST-ID (stable across retries). X-HIP-ID is sent on
--- every V3 call, as NHA's wrapper does (harmless where the gateway does not need it).
-CREATE OR REPLACE FUNCTION abdm_hip_internal.enqueue(hip_id text, kind text, body jsonb, extra_headers jsonb DEFAULT '{}',
-                                 request_id uuid DEFAULT gen_random_uuid())
+-- every V3 call, as NHA's wrapper does (harmless where the gateway does not need it). Priority 0
+-- is live work; enqueue_at(1, ...) queues the hospital's history, which waits behind it.
+CREATE OR REPLACE FUNCTION abdm_hip_internal.enqueue_at(priority int, hip_id text, kind text, body jsonb,
+                                                       extra_headers jsonb DEFAULT '{}',
+                                                       request_id uuid DEFAULT gen_random_uuid())
 RETURNS uuid LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-  INSERT INTO abdm_hip.outbox (hip_id, kind, target, method, request_id, headers, body)
+  INSERT INTO abdm_hip.outbox (hip_id, kind, target, method, request_id, headers, body, priority)
   VALUES (hip_id, kind, abdm_hip_internal.outbound_path(kind), abdm_hip_internal.outbound_method(kind), request_id,
-          jsonb_build_object('X-HIP-ID', hip_id) || coalesce(extra_headers, '{}'), body);
+          jsonb_build_object('X-HIP-ID', hip_id) || coalesce(extra_headers, '{}'), body, priority);
   RETURN request_id;
 END
 $$;
+
+CREATE OR REPLACE FUNCTION abdm_hip_internal.enqueue(hip_id text, kind text, body jsonb, extra_headers jsonb DEFAULT '{}',
+                                 request_id uuid DEFAULT gen_random_uuid())
+RETURNS uuid LANGUAGE sql SET search_path = pg_catalog, pg_temp
+RETURN abdm_hip_internal.enqueue_at(0, hip_id, kind, body, extra_headers, request_id);
 
 -- A commit that queued or re-timed outbox rows wakes the sender at once.
 CREATE OR REPLACE FUNCTION abdm_hip_internal.wake_sender() RETURNS trigger
@@ -31,19 +38,25 @@ LANGUAGE c AS 'MODULE_PATHNAME', 'abdm_wake_sender';
 CREATE OR REPLACE TRIGGER outbox_wake_sender AFTER INSERT ON abdm_hip.outbox
   FOR EACH STATEMENT EXECUTE FUNCTION abdm_hip_internal.wake_sender();
 
--- The sender's claim: up to max_rows due rows, oldest first, each leased for lease_seconds (its
--- next attempt moves to the lease's end, so a worker that dies leaves nothing stuck: the row is
--- due again when the lease ends). SKIP LOCKED: claims running at once take disjoint rows without
--- waiting (test/isolation/specs/outbox_claim.spec). Without a client id the gateway's calls stay
--- unclaimed and only hook calls (targets that are full URLs) go.
-CREATE OR REPLACE FUNCTION abdm_hip_internal.outbox_claim(max_rows int, lease_seconds int, gateway_ready boolean)
+-- The sender's claim: up to max_rows due rows, live ones (priority 0) before history, oldest first,
+-- each leased for lease_seconds (its next attempt moves to the lease's end, so a worker that dies
+-- leaves nothing stuck: the row is due again when the lease ends). SKIP LOCKED: claims running at
+-- once take disjoint rows without waiting (test/isolation/specs/outbox_claim.spec). Without a
+-- client id the gateway's calls stay unclaimed and only hook calls (targets that are full URLs) go.
+-- budgets: {"kind": n, ...}, the calls each rate-limited kind may make now (the sender's token
+-- buckets, src/pg/sender_rate_limits.cpp): no more rows of that kind are taken; kinds not named
+-- are not limited.
+CREATE OR REPLACE FUNCTION abdm_hip_internal.outbox_claim_some(max_rows int, lease_seconds int, gateway_ready boolean,
+                                                              p_priority int, p_kind text, p_unlimited_except text[])
 RETURNS TABLE (id bigint, hip_id text, kind text, target text, method text, request_id uuid,
                headers jsonb, body jsonb, attempts int)
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
 WITH due AS (
   SELECT o.hip_id, o.id FROM abdm_hip.outbox o
-  WHERE o.status = 'pending' AND o.next_attempt_at <= now()
+  WHERE o.status = 'pending' AND o.priority = p_priority AND o.next_attempt_at <= now()
     AND (gateway_ready OR left(o.target, 1) <> '/')
+    AND (p_kind IS NULL OR o.kind = p_kind)
+    AND (p_unlimited_except IS NULL OR o.kind <> ALL (p_unlimited_except))
   ORDER BY o.next_attempt_at, o.id
   LIMIT max_rows
   FOR UPDATE SKIP LOCKED)
@@ -54,6 +67,38 @@ UPDATE abdm_hip.outbox o
   FROM due
  WHERE o.hip_id = due.hip_id AND o.id = due.id
 RETURNING o.id, o.hip_id, o.kind, o.target, o.method, o.request_id, o.headers, o.body, o.attempts
+$$;
+
+CREATE OR REPLACE FUNCTION abdm_hip_internal.outbox_claim(max_rows int, lease_seconds int, gateway_ready boolean,
+                                                         budgets jsonb DEFAULT '{}')
+RETURNS TABLE (id bigint, hip_id text, kind text, target text, method text, request_id uuid,
+               headers jsonb, body jsonb, attempts int)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  limited text[] := ARRAY(SELECT jsonb_object_keys(coalesce(budgets, '{}')) ORDER BY 1);
+  spent jsonb := '{}';
+  room int := max_rows;
+  prio int;
+  k text;
+  n int;
+  got int;
+BEGIN
+  FOR prio IN 0..1 LOOP
+    EXIT WHEN room <= 0;
+    FOREACH k IN ARRAY limited LOOP
+      n := least(room, greatest(0, (budgets ->> k)::int - coalesce((spent ->> k)::int, 0)));
+      CONTINUE WHEN n <= 0;
+      RETURN QUERY SELECT * FROM abdm_hip_internal.outbox_claim_some(n, lease_seconds, gateway_ready, prio, k, NULL);
+      GET DIAGNOSTICS got = ROW_COUNT;
+      room := room - got;
+      spent := spent || jsonb_build_object(k, coalesce((spent ->> k)::int, 0) + got);
+    END LOOP;
+    CONTINUE WHEN room <= 0;
+    RETURN QUERY SELECT * FROM abdm_hip_internal.outbox_claim_some(room, lease_seconds, gateway_ready, prio, NULL, limited);
+    GET DIAGNOSTICS got = ROW_COUNT;
+    room := room - got;
+  END LOOP;
+END
 $$;
 
 -- The sender's reports of one turn, as a JSON array of {id, hip_id, outcome, http_status, error,

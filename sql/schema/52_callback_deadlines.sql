@@ -115,7 +115,7 @@ BEGIN
       CONTINUE;
     END IF;
     -- The same message again (the link/carecontext call keeps its X-LINK-TOKEN), as a new call.
-    rid := abdm_hip_internal.enqueue(o.hip_id, o.kind, o.body, o.headers - 'X-HIP-ID');
+    rid := abdm_hip_internal.enqueue_at(o.priority, o.hip_id, o.kind, o.body, o.headers - 'X-HIP-ID');
     UPDATE abdm_hip.outbox
        SET resends = o.resends + 1, chain_started_at = o.chain_started_at, resent_from = o.request_id
      WHERE request_id = rid;
@@ -131,6 +131,8 @@ BEGIN
        WHERE hip_id = o.hip_id AND request_id = o.request_id;
     END IF;
   END LOOP;
+  -- Link tokens refused for a passing reason (ABDM-1092, 1027, 1022) whose wait is over.
+  n := n + abdm_hip_internal.retry_link_tokens(max_rows);
   RETURN n;
 END
 $$;

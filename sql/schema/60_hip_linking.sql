@@ -32,15 +32,19 @@ BEGIN
     SELECT p.patient_ref, p.name, p.abha_number,
            jsonb_agg(jsonb_build_object('referenceNumber', c.reference, 'display', c.display,
                                         'hiTypes', to_jsonb(c.hi_types)) ORDER BY c.visit_at, c.reference) AS contexts,
-           array_agg(c.reference) AS refs
+           array_agg(c.reference) AS refs,
+           -- The hospital's history goes behind live work unless a new visit rides along.
+           bool_and(h.care_context_ref IS NOT NULL) AS history
     FROM abdm_hip.care_context_link l
     JOIN abdm_hip.care_context c ON c.hip_id = l.hip_id AND c.reference = l.care_context_ref
     JOIN abdm_hip.patient p ON p.hip_id = c.hip_id AND p.patient_ref = c.patient_ref
+    LEFT JOIN abdm_hip.history_item h ON h.hip_id = l.hip_id AND h.care_context_ref = l.care_context_ref
+                                     AND h.status = 'dispatched'
     WHERE l.hip_id = p_hip_id AND lower(l.abha_address) = lower(p_abha_address) AND l.status = 'requested'
       AND l.request_id IS NULL AND l.method = 'hip_initiated'
     GROUP BY p.patient_ref, p.name, p.abha_number
   LOOP
-    rid := abdm_hip_internal.enqueue(p_hip_id, 'link_carecontext',
+    rid := abdm_hip_internal.enqueue_at(CASE WHEN pat.history THEN 1 ELSE 0 END, p_hip_id, 'link_carecontext',
       abdm_hip_internal.build_message('link_carecontext', jsonb_strip_nulls(jsonb_build_object(
         -- abhaNumber only when it went to generate-token (NHA FAQ).
         'abhaNumber', CASE WHEN tok.abha_number_sent THEN regexp_replace(pat.abha_number, '-', '', 'g') END,
@@ -56,6 +60,18 @@ BEGIN
 END
 $$;
 
+-- The priority of the next call for an ABHA address's waiting links: 1 (history) when every one
+-- of them was announced by announce_history, else 0 (a new visit is among them).
+CREATE OR REPLACE FUNCTION abdm_hip_internal.link_priority(p_hip_id text, p_abha_address text) RETURNS int
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT CASE WHEN count(*) > 0 AND bool_and(h.care_context_ref IS NOT NULL) THEN 1 ELSE 0 END
+  FROM abdm_hip.care_context_link l
+  LEFT JOIN abdm_hip.history_item h ON h.hip_id = l.hip_id AND h.care_context_ref = l.care_context_ref
+                                   AND h.status = 'dispatched'
+  WHERE l.hip_id = p_hip_id AND lower(l.abha_address) = lower(p_abha_address)
+    AND l.status = 'requested' AND l.request_id IS NULL
+$$;
+
 -- Asks for a link token unless one is valid, already asked for, or ABDM told us to wait.
 CREATE OR REPLACE FUNCTION abdm_hip_internal.request_link_token(p_hip_id text, p_patient_ref text) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -63,16 +79,25 @@ DECLARE
   pat abdm_hip.patient;
   tok abdm_hip.link_token;
   rid uuid;
+  prio int;
 BEGIN
   SELECT * INTO pat FROM abdm_hip.patient WHERE hip_id = p_hip_id AND patient_ref = p_patient_ref;
+  prio := abdm_hip_internal.link_priority(p_hip_id, pat.abha_address);
   SELECT * INTO tok FROM abdm_hip.link_token WHERE hip_id = p_hip_id AND abha_address = pat.abha_address FOR UPDATE;
   IF FOUND THEN
     IF abdm_hip_internal.link_token_usable(tok) THEN RETURN false; END IF;
-    -- One request in flight at a time; a request unanswered for an hour may be repeated.
-    IF tok.status = 'requested' AND tok.requested_at > now() - interval '1 hour' THEN RETURN false; END IF;
+    -- One request in flight at a time; a request unanswered for an hour may be repeated. A new
+    -- visit whose token request waits behind the history moves it to the front.
+    IF tok.status = 'requested' AND tok.requested_at > now() - interval '1 hour' THEN
+      IF prio = 0 THEN
+        UPDATE abdm_hip.outbox SET priority = 0
+         WHERE request_id = tok.request_id AND status = 'pending' AND priority <> 0;
+      END IF;
+      RETURN false;
+    END IF;
     IF tok.retry_after IS NOT NULL AND tok.retry_after > now() THEN RETURN false; END IF;
   END IF;
-  rid := abdm_hip_internal.enqueue(p_hip_id, 'generate_token',
+  rid := abdm_hip_internal.enqueue_at(prio, p_hip_id, 'generate_token',
     abdm_hip_internal.build_message('generate_token', jsonb_strip_nulls(jsonb_build_object(
       'abhaNumber', pat.abha_number, 'abhaAddress', pat.abha_address, 'name', pat.name,
       'gender', pat.gender, 'yearOfBirth', pat.year_of_birth))));
@@ -224,23 +249,67 @@ CREATE OR REPLACE TRIGGER health_record_adds_hi_type AFTER INSERT ON abdm_hip.he
 
 -- A refused link-token request, however the refusal came (on-generate-token's error, or the
 -- generate-token call's own answer): the token row waits as the core's rule says
--- (core/abdm/link_token_policy), and the links that waited for it fail with the reason.
-CREATE OR REPLACE FUNCTION abdm_hip_internal.link_token_refusal(code text) RETURNS jsonb
-LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_link_token_refusal';
+-- (core/abdm/link_token_policy). For a passing reason (ABDM-1027 blocked for a day, ABDM-1092
+-- the duplicate-request window, ABDM-1022 too many requests) the links keep waiting and the token
+-- is asked for again once the wait is over (retry_link_tokens), a bounded number of times; for
+-- any other reason, or once the tries are used up, the links that waited for it fail.
+CREATE OR REPLACE FUNCTION abdm_hip_internal.link_token_refusal(code text, refusals int DEFAULT 1) RETURNS jsonb
+LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_link_token_refusal';
 
 CREATE OR REPLACE FUNCTION abdm_hip_internal.refuse_link_token(p_hip_id text, p_abha_address text, code text, reason text)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  rule jsonb := abdm_hip_internal.link_token_refusal(code);
+  n int;
+  rule jsonb;
 BEGIN
+  UPDATE abdm_hip.link_token SET refusals = refusals + 1
+   WHERE hip_id = p_hip_id AND abha_address = p_abha_address
+  RETURNING refusals INTO n;
+  rule := abdm_hip_internal.link_token_refusal(code, coalesce(n, 1));
   UPDATE abdm_hip.link_token
      SET status = rule ->> 'status', last_error = reason,
          retry_after = now() + make_interval(secs => (rule ->> 'retryAfterSeconds')::int)
    WHERE hip_id = p_hip_id AND abha_address = p_abha_address;
+  IF (rule ->> 'tryAgain')::boolean THEN
+    UPDATE abdm_hip.care_context_link
+       SET last_error = format('link token: %s (asked again in %s)', reason,
+                               make_interval(secs => (rule ->> 'retryAfterSeconds')::int))
+     WHERE hip_id = p_hip_id AND lower(abha_address) = lower(p_abha_address) AND status = 'requested'
+       AND request_id IS NULL;
+    RETURN;
+  END IF;
   UPDATE abdm_hip.care_context_link
-     SET status = 'failed', last_error = 'link token: ' || reason
+     SET status = 'failed',
+         last_error = 'link token: ' || reason || CASE WHEN n > 1 THEN format(' (refused %s times)', n) ELSE '' END
    WHERE hip_id = p_hip_id AND lower(abha_address) = lower(p_abha_address) AND status = 'requested'
      AND request_id IS NULL;
+END
+$$;
+
+-- Link tokens refused for a passing reason whose wait is over, with links still waiting: asked
+-- for again (run by the sender every second with the callback follow-ups). Returns how many.
+CREATE OR REPLACE FUNCTION abdm_hip_internal.retry_link_tokens(max_rows int) RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  t record;
+  n int := 0;
+BEGIN
+  FOR t IN
+    SELECT k.hip_id, p.patient_ref
+      FROM abdm_hip.link_token k
+      JOIN LATERAL (SELECT p.patient_ref FROM abdm_hip.patient p
+                     WHERE p.hip_id = k.hip_id AND lower(p.abha_address) = lower(k.abha_address) LIMIT 1) p ON true
+     WHERE k.status IN ('failed', 'blocked') AND k.retry_after <= now()
+       AND EXISTS (SELECT 1 FROM abdm_hip.care_context_link l
+                    WHERE l.hip_id = k.hip_id AND lower(l.abha_address) = lower(k.abha_address)
+                      AND l.status = 'requested' AND l.request_id IS NULL)
+     ORDER BY k.retry_after
+     LIMIT max_rows
+     FOR UPDATE OF k SKIP LOCKED
+  LOOP
+    IF abdm_hip_internal.request_link_token(t.hip_id, t.patient_ref) THEN n := n + 1; END IF;
+  END LOOP;
+  RETURN n;
 END
 $$;
 
@@ -268,7 +337,7 @@ BEGIN
     RETURN;
   END IF;
   UPDATE abdm_hip.link_token
-     SET status = 'valid', token = msg ->> 'linkToken', last_error = NULL, retry_after = NULL,
+     SET status = 'valid', token = msg ->> 'linkToken', last_error = NULL, retry_after = NULL, refusals = 0,
          -- The token's own exp claim when readable, else its documented ~6-month life.
          expires_at = coalesce((msg #>> '{tokenClaims,exp}')::timestamptz, now() + interval '182 days')
    WHERE hip_id = tok.hip_id AND abha_address = tok.abha_address;

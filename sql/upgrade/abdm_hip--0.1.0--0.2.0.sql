@@ -147,3 +147,29 @@ SELECT pg_catalog.pg_extension_config_dump('abdm_hip.share_ledger', '');
 CREATE INDEX share_ledger_patient_idx ON abdm_hip.share_ledger USING gin (patient_refs);
 CREATE INDEX share_ledger_abha_idx ON abdm_hip.share_ledger (abha_address, shared_at);
 CREATE INDEX share_ledger_shared_at_idx ON abdm_hip.share_ledger (shared_at);
+
+-- The hospital's history within ABDM's limits (sql/schema/62_history.sql): history rows of the
+-- outbox wait behind live ones; link-token refusals are counted; the announcements' work list.
+-- link_token_usable() takes the table's row in a SQL-standard body, which holds the row type
+-- fixed; the replay makes it again.
+DROP FUNCTION abdm_hip_internal.link_token_usable(abdm_hip.link_token);
+ALTER TABLE abdm_hip.link_token ADD COLUMN refusals int NOT NULL DEFAULT 0;
+CREATE INDEX link_token_retry_idx ON abdm_hip.link_token (retry_after) WHERE status IN ('failed', 'blocked');
+ALTER TABLE abdm_hip.outbox
+  ADD COLUMN priority smallint NOT NULL DEFAULT 0 CONSTRAINT outbox_priority_known CHECK (priority IN (0, 1));
+DROP INDEX abdm_hip.outbox_due_idx;
+CREATE INDEX outbox_due_idx ON abdm_hip.outbox (priority, next_attempt_at, id) WHERE status = 'pending';
+CREATE TABLE abdm_hip.history_item (
+  hip_id            text NOT NULL,
+  care_context_ref  text NOT NULL,
+  patient_ref       text NOT NULL,
+  status            text NOT NULL DEFAULT 'queued'
+                      CONSTRAINT history_item_status_known CHECK (status IN ('queued', 'dispatched', 'cancelled')),
+  queued_at         timestamptz NOT NULL DEFAULT now(),
+  dispatched_at     timestamptz,
+  PRIMARY KEY (hip_id, care_context_ref),
+  FOREIGN KEY (hip_id, care_context_ref) REFERENCES abdm_hip.care_context (hip_id, reference)
+    ON UPDATE CASCADE ON DELETE CASCADE
+);
+SELECT pg_catalog.pg_extension_config_dump('abdm_hip.history_item', '');
+CREATE INDEX history_item_queued_idx ON abdm_hip.history_item (hip_id, patient_ref) WHERE status = 'queued';

@@ -45,6 +45,12 @@ int abdm_jwt_leeway_s = 1200;
 char* abdm_jwt_role = nullptr;
 int abdm_jwks_refresh_interval_s = 60;
 int abdm_jwks_max_age_s = 3600;
+int abdm_link_token_duplicate_window_s = 360;
+double abdm_rate_limit_generate_token = 50;
+double abdm_rate_limit_link_carecontext = 50;
+double abdm_rate_limit_context_notify = 50;
+double abdm_rate_limit_sms_notify2 = 50;
+int abdm_rate_limit_burst_ms = 100;
 }
 
 // Read by SQL only (current_setting): storage.
@@ -64,7 +70,6 @@ int abdm_answer_deadline_link_carecontext_s = 120;
 int abdm_answer_deadline_context_notify_s = 300;
 int abdm_answer_deadline_sms_notify2_s = 300;
 int abdm_answer_max_resends = 3;
-int abdm_link_token_duplicate_window_s = 360;
 
 // Values the gateway takes, so a typo is refused when it is written, not when a message is built.
 const config_enum_entry kPhoneFormats[] = {{"10", 0, false}, {"+91-", 1, false}, {"91", 2, false},
@@ -299,6 +304,27 @@ void define_gucs() {
                           "The gateway refuses a second link-token request for one ABHA address this "
                           "soon (ABDM-1092); a re-send waits it out.",
                           nullptr, &abdm_link_token_duplicate_window_s, 360, 0, 86400, PGC_SIGHUP, GUC_UNIT_S,
+                          nullptr, nullptr, nullptr);
+  // Outbound rate limits per gateway endpoint (core/net/rate_limit, src/pg/sender_rate_limits.cpp).
+  // ABDM answers a client above its per-API limit with ABDM-1022; 50/s is below what the sandbox
+  // took in our runs and far above what one hospital's new visits need.
+  struct RateSetting { const char* name; const char* what; double* var; };
+  const RateSetting rates[] = {
+      {"abdm_hip.rate_limit_generate_token", "Calls per second to the link-token endpoint (generate-token); 0 = no limit.",
+       &abdm_rate_limit_generate_token},
+      {"abdm_hip.rate_limit_link_carecontext", "Calls per second to link/carecontext; 0 = no limit.",
+       &abdm_rate_limit_link_carecontext},
+      {"abdm_hip.rate_limit_context_notify", "Calls per second to links/context/notify; 0 = no limit.",
+       &abdm_rate_limit_context_notify},
+      {"abdm_hip.rate_limit_sms_notify2", "Calls per second to patients/sms/notify2; 0 = no limit.",
+       &abdm_rate_limit_sms_notify2},
+  };
+  for (const RateSetting& r : rates)
+    DefineCustomRealVariable(r.name, r.what, "ABDM-1022 answers halve it for a while.", r.var, 50, 0, 100000,
+                             PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("abdm_hip.rate_limit_burst",
+                          "Calls that may go at once under a rate limit, as time at its rate (rate × burst, at least one call).",
+                          nullptr, &abdm_rate_limit_burst_ms, 100, 0, 60000, PGC_SIGHUP, GUC_UNIT_MS,
                           nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("abdm_hip");
 }

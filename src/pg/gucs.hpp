@@ -36,6 +36,13 @@ extern int abdm_jwt_leeway_s;
 extern char* abdm_jwt_role;
 extern int abdm_jwks_refresh_interval_s;
 extern int abdm_jwks_max_age_s;
+// Linking (link_token_sql.cpp) and the sender's rate limits (sender_rate_limits.cpp).
+extern int abdm_link_token_duplicate_window_s;
+extern double abdm_rate_limit_generate_token;
+extern double abdm_rate_limit_link_carecontext;
+extern double abdm_rate_limit_context_notify;
+extern double abdm_rate_limit_sms_notify2;
+extern int abdm_rate_limit_burst_ms;
 }
 
 namespace abdm_pg {

@@ -38,6 +38,20 @@ bool SenderChores::follow_up_unanswered() {
   return handled > 0;
 }
 
+void SenderChores::dispatch_history(bool woken, int max_backlog) {
+  const auto now = std::chrono::steady_clock::now();
+  // While history is queued, every kHistoryEveryMs; otherwise only when something woke the sender
+  // (an announcement's commit does) or every two seconds.
+  if (history_active_ ? now < next_history_ : !woken) return;
+  next_history_ = now + std::chrono::milliseconds(kHistoryEveryMs);
+  int taken = 0;
+  in_transaction("abdm_hip sender: dispatch history", [&] {
+    auto rows = spi_query_kept("SELECT abdm_hip_internal.dispatch_history($1::int)", {std::to_string(max_backlog)});
+    if (!rows.empty() && rows[0][0]) taken = std::stoi(*rows[0][0]);
+  });
+  history_active_ = taken >= 0;
+}
+
 void SenderChores::warn_unconfigured() {
   const auto now = std::chrono::steady_clock::now();
   if (now < next_unconfigured_warning_) return;

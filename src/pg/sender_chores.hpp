@@ -23,11 +23,19 @@ class SenderChores {
   // Every second: calls whose callback is overdue are sent again or given up
   // (abdm_hip_internal.follow_up_unanswered). Returns true when it found any.
   bool follow_up_unanswered();
+  // The hospital's history (abdm_hip.announce_history) becomes link calls here, at history
+  // priority, while fewer than max_backlog of them wait in the outbox: checked when woken (an
+  // announcement's commit) and every two seconds, and every kHistoryEveryMs while work is queued.
+  void dispatch_history(bool woken, int max_backlog);
+  bool history_active() const noexcept { return history_active_; }
+  static constexpr long kHistoryEveryMs = 200;
 
  private:
   std::chrono::steady_clock::time_point next_follow_up_{};
   std::chrono::steady_clock::time_point next_housekeeping_{};
   std::chrono::steady_clock::time_point next_unconfigured_warning_{};
+  std::chrono::steady_clock::time_point next_history_{};
+  bool history_active_ = true;  // unknown at start: look
 };
 
 }  // namespace abdm_pg

@@ -17,6 +17,7 @@ extern "C" {
 }
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -29,6 +30,7 @@ extern "C" {
 #include "core/util/error.hpp"
 #include "pg/gucs.hpp"
 #include "pg/sender_chores.hpp"
+#include "pg/sender_rate_limits.hpp"
 #include "pg/spi.hpp"
 #include "pg/worker.hpp"
 
@@ -41,7 +43,10 @@ namespace net = abdm::net;
 // The claim (the rule lives in abdm_hip_internal.outbox_claim, sql/schema/50_outbox.sql): due rows, oldest
 // first, leased for long enough for the slowest call. $3 false: no gateway client id is configured,
 // so only rows for absolute URLs (an SMS hook) are taken.
-constexpr const char* kClaimSql = "SELECT * FROM abdm_hip_internal.outbox_claim($1::int, $2::int, $3::boolean)";
+// $4: each rate-limited endpoint's calls available now (sender_rate_limits), no more rows of a
+// kind than that; live rows before the hospital's history.
+constexpr const char* kClaimSql =
+    "SELECT * FROM abdm_hip_internal.outbox_claim($1::int, $2::int, $3::boolean, $4::jsonb)";
 
 constexpr const char* kRecordSql = "SELECT abdm_hip_internal.outbox_record_batch($1::jsonb)";
 
@@ -88,6 +93,7 @@ class Sender final : public WorkerTurn {
     // Claim when a commit woke us, when the last claim filled every free slot (more rows are
     // probably due), and every two seconds for rows whose retry time has come.
     const auto now = std::chrono::steady_clock::now();
+    rates_.refresh(now);
     const bool periodic = now >= next_periodic_;
     if (periodic) next_periodic_ = now + std::chrono::seconds(2);
     if (woken || more_links_ || periodic) more_links_ = dispatch_link_requests();
@@ -104,13 +110,16 @@ class Sender final : public WorkerTurn {
       if (more.empty()) break;
       for (net::Outcome& o : more) outcomes.push_back(std::move(o));
     }
+    rates_.finished(outcomes, std::chrono::steady_clock::now());
+    // A kind that used its whole budget is claimed again once its bucket has refilled.
+    const bool rate_due = std::chrono::steady_clock::now() >= rates_.next_claim();
     // Claim in batches (an eighth of the cap at least) rather than a transaction per freed slot —
     // unless this turn's outcomes need a transaction anyway: then the claim rides along and the
     // freed slots are filled at once.
     const int room = abdm_max_in_flight - busy();
-    const bool claim_now = (woken || more_due_ || periodic || engine_.waiting() > 0) && room > 0 &&
+    const bool claim_now = (woken || more_due_ || periodic || rate_due || engine_.waiting() > 0) && room > 0 &&
                            (room >= std::max(1, abdm_max_in_flight / 8) || engine_.in_flight() == 0 ||
-                            !outcomes.empty());
+                            !outcomes.empty() || rate_due);
     // This turn's outcomes and the next claim share one transaction.
     std::vector<net::Delivery> claimed;
     if (!outcomes.empty() || claim_now) {
@@ -120,13 +129,22 @@ class Sender final : public WorkerTurn {
         if (!outcomes.empty()) spi_query_kept(kRecordSql, {batch});
         if (claim_now)
           rows = spi_query_kept(kClaimSql, {std::to_string(room), std::to_string(lease_seconds()),
-                                            *abdm_client_id ? "true" : "false"});
+                                            *abdm_client_id ? "true" : "false",
+                                            rates_.budgets_json(std::chrono::steady_clock::now())});
       });
-      if (claim_now) claimed = deliveries(rows, room);
+      if (claim_now) {
+        std::vector<std::pair<std::int64_t, std::string>> kinds;
+        kinds.reserve(rows.size());
+        for (const SqlRow& r : rows) kinds.emplace_back(std::stoll(*r[0]), *r[2]);
+        rates_.claimed(kinds, std::chrono::steady_clock::now());
+        claimed = deliveries(rows, room);
+      }
     }
     if (periodic && !*abdm_client_id) chores_.warn_unconfigured();
     submit(std::move(claimed));
     chores_.housekeeping();
+    // The hospital's history, a few seconds' worth at the link-token rate at a time.
+    chores_.dispatch_history(woken || periodic, history_backlog(now));
     // Re-sends it queues wake this worker at their commit, like any other queued call.
     chores_.follow_up_unanswered();
     // Rows still waiting here wait for the gateway session (its call is in flight); in-flight
@@ -139,7 +157,17 @@ class Sender final : public WorkerTurn {
   int wait_fd() const override { return engine_.wait_fd(); }
   long wait_ms() const override {
     const long engine_ms = engine_.timeout_ms();
-    return engine_ms < 0 ? 1000 : std::min(engine_ms, 1000L);
+    long ms = engine_ms < 0 ? 1000 : std::min(engine_ms, 1000L);
+    // A rate-limited kind's next claim, when a claim could take anything (with every slot busy,
+    // a finishing call wakes the loop through wait_fd() anyway).
+    const auto next = rates_.next_claim();
+    if (next != std::chrono::steady_clock::time_point::max() && busy() < abdm_max_in_flight) {
+      const long until = std::chrono::duration_cast<std::chrono::milliseconds>(
+          next - std::chrono::steady_clock::now()).count();
+      ms = std::min(ms, std::max(1L, until));
+    }
+    if (chores_.history_active()) ms = std::min(ms, SenderChores::kHistoryEveryMs);
+    return ms;
   }
 
  private:
@@ -157,6 +185,14 @@ class Sender final : public WorkerTurn {
   }
 
   static int lease_seconds() { return std::max(60, 2 * abdm_http_timeout_ms / 1000 + 30); }
+
+  // History calls kept waiting in the outbox: two seconds at the link-token rate (or four full
+  // windows without a limit), enough to keep the rate busy, few enough that a cancel is quick.
+  int history_backlog(std::chrono::steady_clock::time_point now) {
+    const double rate = rates_.current_rate("generate_token", now);
+    if (rate <= 0) return std::max(64, 4 * abdm_max_in_flight);
+    return std::max(10, static_cast<int>(std::ceil(2 * rate)));
+  }
 
   int busy() const { return static_cast<int>(engine_.in_flight() + engine_.waiting()); }
 
@@ -266,6 +302,7 @@ class Sender final : public WorkerTurn {
 
   void record(const std::vector<net::Outcome>& outcomes) {
     if (outcomes.empty()) return;
+    rates_.finished(outcomes, std::chrono::steady_clock::now());
     std::string batch = outcomes_json(outcomes);
     in_transaction("abdm_hip sender: record", [&] { spi_query_kept(kRecordSql, {batch}); });
   }
@@ -277,6 +314,7 @@ class Sender final : public WorkerTurn {
   bool more_due_ = false;  // the last claim took as many rows as it could
   bool more_links_ = false;  // the last dispatch took a full batch of link requests
   SenderChores chores_;
+  SenderRateLimits rates_;
 };
 
 

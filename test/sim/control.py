@@ -51,6 +51,11 @@ class Control:
         a("POST", "/_sim/faults", "control-faults-add", self.add_faults)
         a("DELETE", "/_sim/faults", "control-faults-clear", self.clear_faults)
         a("POST", "/_sim/faults/clear", "control-faults-clear2", self.clear_faults)
+        a("GET", "/_sim/rate-limits", "control-rate-limits", lambda r: Response(200, self.state.rate_limits.view()))
+        a("POST", "/_sim/rate-limits", "control-rate-limits-set",
+          lambda r: Response(200, self.state.rate_limits.set(self._body(r))))
+        a("DELETE", "/_sim/rate-limits", "control-rate-limits-clear",
+          lambda r: (self.state.rate_limits.clear(), Response(200, self.state.rate_limits.view()))[1])
         a("GET", "/_sim/sessions", "control-sessions", lambda r: Response(200, self.state.sessions.stats()))
         a("POST", "/_sim/sessions/expire", "control-sessions-expire",
           lambda r: Response(200, {"expired": self.state.sessions.expire_all()}))

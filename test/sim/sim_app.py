@@ -3,6 +3,7 @@
 import time
 
 from sim_faults import fault_response_body
+from sim_ratelimit import TOO_MANY
 from sim_http import Response, run_route
 
 MAX_SUMMARISED = 300 * 1024 * 1024
@@ -41,6 +42,8 @@ class App:
                 return None
             if "status" in fault or fault.get("error_envelope"):
                 resp = Response(fault.get("status", 200), fault_response_body(fault), dict(fault.get("headers") or {}))
+        if resp is None and name is not None and not st.rate_limits.allow(name):
+            resp = Response(429, {"error": dict(TOO_MANY)})   # over the route's rate: ABDM-1022
         if resp is None:
             if name is None:
                 resp = Response(404, {"error": {"code": "ABDM-9999", "message": f"No such endpoint: {req.path}"}})

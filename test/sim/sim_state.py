@@ -9,6 +9,7 @@ import time
 from datetime import datetime, timezone
 
 from sim_faults import FaultTable
+from sim_ratelimit import RateLimiter
 from sim_http import ApiError
 from sim_tokens import LinkTokenStore, SessionStore
 
@@ -92,6 +93,7 @@ class State:
             self.update_config(overrides)
         self.started_at = time.time()
         self.faults = FaultTable()
+        self.rate_limits = RateLimiter()
         self.sessions = SessionStore()
         self.link_tokens = LinkTokenStore()
         self.signer = None                       # set once the base URL is known
@@ -161,6 +163,8 @@ class State:
                 self.deliveries.clear()
             if "faults" not in keep:
                 self.faults.clear()
+            if "rate_limits" not in keep:
+                self.rate_limits.clear()
             if "hiu" not in keep:
                 self.hiu.clear()
             if "replies" not in keep:

@@ -121,6 +121,18 @@ class SimClient:
     def clear_faults(self, rule_id=None):
         return self.post("/_sim/faults/clear", {} if rule_id is None else {"id": rule_id})
 
+    def set_rate_limits(self, **limits):
+        """e.g. set_rate_limits(**{"generate-token": 100, "link-carecontext": {"rate": 50, "burst": 10}});
+        None or 0 removes a route's limit. Above it: HTTP 429 with ABDM-1022."""
+        return self.post("/_sim/rate-limits", limits)
+
+    def rate_limits(self):
+        """{"limits": {route: {rate, burst, accepted, refused}}, "refused": total ABDM-1022 answers}"""
+        return self.get("/_sim/rate-limits")
+
+    def clear_rate_limits(self):
+        return self.call("DELETE", "/_sim/rate-limits")
+
     def expire_sessions(self):
         return self.post("/_sim/sessions/expire")
 

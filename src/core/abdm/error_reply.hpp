@@ -19,6 +19,7 @@ inline constexpr const char* kNoDataFound = "ABDM-1001";
 inline constexpr const char* kPatientNotFound = "ABDM-1010";
 inline constexpr const char* kInvalidResponse = "ABDM-1015";
 inline constexpr const char* kInvalidTimestamp = "ABDM-1016";
+inline constexpr const char* kTooManyRequests = "ABDM-1022";
 inline constexpr const char* kBlocked24h = "ABDM-1027";
 inline constexpr const char* kInvalidRequestId = "ABDM-1030";
 inline constexpr const char* kAbhaDeactivated = "ABDM-1031";

@@ -179,6 +179,7 @@ void DeliveryEngine::conclude(Pending& p, const Decision& d, Result* r, TimePoin
   o.id = p.d.id;
   o.owner = std::move(p.d.owner);
   o.reason = d.reason;
+  o.throttled = d.throttled;
   if (r) {
     o.http_status = r->http_status;
     if (r->body.size() > kMaxResponseBytes) r->body.resize(kMaxResponseBytes);

@@ -81,6 +81,7 @@ struct Outcome {
   std::string response;                // the response body, cut to kMaxResponseBytes
   long http_status = 0;                // 0 when no response arrived
   std::chrono::milliseconds delay{0};  // kRetry, kDefer: when to try again
+  bool throttled = false;              // HTTP 429 or ABDM-1022 (the sender's rate limits slow down)
 };
 
 class DeliveryEngine {

@@ -97,6 +97,9 @@ Classification classify(const Result& r, std::size_t max_reason_chars) {
   const bool auth_code = std::any_of(envelopes.begin(), envelopes.end(),
                                      [](const GatewayError& e) { return is_auth_code(e.code); });
   const long s = r.http_status;
+  const bool too_many = std::any_of(envelopes.begin(), envelopes.end(),
+                                    [](const GatewayError& e) { return e.code == kTooManyRequestsCode; });
+  c.throttled = s == 429 || too_many;
 
   if (s >= 200 && s < 300 && envelopes.empty()) {
     c.verdict = Verdict::kSuccess;
@@ -105,7 +108,7 @@ Classification classify(const Result& r, std::size_t max_reason_chars) {
   if (s == 401 || auth_code) {
     c.verdict = Verdict::kAuth;
     if (auth_code) c.error_code = "900901";
-  } else if (s >= 500 || s == 408 || s == 429) {
+  } else if (s >= 500 || s == 408 || s == 429 || too_many) {
     c.verdict = Verdict::kRetryable;
     c.retry_after = parse_retry_after(r);
   } else {
@@ -149,6 +152,7 @@ Decision decide(const Classification& c, int attempts_made, int auth_renewals_us
     throw Error(sqlstate::kInvalidParameter, "attempts_made", "must be at least 1");
   Decision d;
   d.reason = c.reason;
+  d.throttled = c.throttled;
   switch (c.verdict) {
     case Verdict::kSuccess:
       d.action = Action::kDone;

@@ -11,6 +11,9 @@
 //   longer accepted: renew it and retry once (10bedicu/care_abdm service/request.py).
 // - 5xx, 408, 429 and transport failures (timeouts, refused or reset connections) are transient;
 //   other 4xx are final and their body is kept as the reason.
+// - ABDM-1022 "too many requests" is transient whatever the HTTP status that carries it (NHA
+//   Sandbox Documentation ABDM M2 v2.8 error list: the call may be made again later); it and 429
+//   mark the answer as a throttle, which slows that endpoint's rate limit (core/net/rate_limit).
 // - Backoff is exponential with "full jitter" (Brooker, "Exponential Backoff And Jitter", AWS
 //   Architecture Blog, 2015): a uniform delay in [0, min(cap, base·2^(attempt-1))], which spreads
 //   a burst of failures instead of retrying it in lock-step; a server's Retry-After is a floor.
@@ -38,7 +41,10 @@ struct Classification {
   std::string error_code;               // first envelope's normalised code, "" when none
   std::string reason;                   // one line for operators; "" on success
   std::chrono::milliseconds retry_after{0};  // the server's Retry-After, 0 when absent
+  bool throttled = false;               // HTTP 429 or ABDM-1022: the endpoint's rate is too high
 };
+
+inline constexpr const char* kTooManyRequestsCode = "ABDM-1022";
 
 // Classifies a Result. The reason holds the HTTP status, the error code and the response body
 // (cut to max_reason_chars) — except for a redacted call, whose body never appears.
@@ -66,6 +72,7 @@ struct Decision {
   Action action = Action::kFail;
   std::chrono::milliseconds delay{0};
   std::string reason;  // why it failed (kept on kRetry too, as the last error)
+  bool throttled = false;  // the classification's: the caller slows the endpoint down
 };
 
 // attempts_made counts the attempt just classified (≥ 1); auth_renewals_used is how many times this

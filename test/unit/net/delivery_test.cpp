@@ -138,6 +138,17 @@ TEST(Delivery, ServerErrorIsRetriedWithADelayInThePolicysBounds) {
   }
 }
 
+TEST(Delivery, AThrottleAnswerIsRetriedAndMarked) {
+  LoopbackServer server;
+  CachedTokenSource none([] { return std::string(); });
+  DeliveryEngine engine(none);
+  const Outcome o = deliver(engine, delivery(server, 4, "/status/429", HeaderStyle::kHook));
+  EXPECT_EQ(o.kind, OutcomeKind::kRetry);
+  EXPECT_TRUE(o.throttled);
+  const Outcome ok = deliver(engine, delivery(server, 5, "/status/503", HeaderStyle::kHook));
+  EXPECT_FALSE(ok.throttled);
+}
+
 TEST(Delivery, ClientErrorFailsWithTheBodyInTheReason) {
   LoopbackServer server;
   CachedTokenSource none([] { return std::string(); });

@@ -52,6 +52,25 @@ TEST(Classify, ServerErrorsAndThrottlingAreRetryable) {
   EXPECT_EQ(c.retry_after, seconds(7));
 }
 
+TEST(Classify, TooManyRequestsIsRetryableAndAThrottleWhateverTheStatus) {
+  EXPECT_TRUE(classify(http(429)).throttled);
+  EXPECT_FALSE(classify(http(503)).throttled);
+  for (long status : {200L, 400L, 429L}) {
+    const auto c = classify(http(status, R"({"error":{"code":"ABDM-1022: ","message":"Too many requests"}})"));
+    EXPECT_EQ(c.verdict, Verdict::kRetryable) << status;
+    EXPECT_TRUE(c.throttled) << status;
+    EXPECT_EQ(c.error_code, "ABDM-1022");
+  }
+  // Another 4xx code is still final, and no throttle.
+  const auto other = classify(http(400, R"({"error":{"code":"ABDM-1092","message":"duplicate"}})"));
+  EXPECT_EQ(other.verdict, Verdict::kPermanent);
+  EXPECT_FALSE(other.throttled);
+  // The decision carries it to the caller, and retries (not fails) before the last attempt.
+  const Decision d = decide(classify(http(400, R"({"error":{"code":"ABDM-1022"}})")), 1, 0, BackoffPolicy{}, 7);
+  EXPECT_EQ(d.action, Action::kRetry);
+  EXPECT_TRUE(d.throttled);
+}
+
 TEST(Classify, RetryAfterAsHttpDate) {
   Result r = http(503);
   r.headers.push_back({"Retry-After", "Wed, 21 Oct 2099 07:28:00 GMT"});
