@@ -232,12 +232,18 @@ class Transfer final : public WorkerTurn {
       std::size_t end = first;
       long long bytes = 0;
       std::map<std::string, std::string> ids_by_hip;  // hip_id → "{id,id,...}"
+      // Pages of different requests may carry the same record (two HIUs, two consents): it is
+      // read once and kept until its last use in this read.
+      std::unordered_map<std::string, int> uses;
       while (end < order.size() && end - first < kReadRecords) {
         const long long size = order[end].page->sizes[order[end].index];
         if (end > first && bytes + size > kReadBytes) break;
         bytes += size;
-        std::string& ids = ids_by_hip[order[end].page->hip_id];
-        ids += (ids.empty() ? "{" : ",") + order[end].page->record_ids[order[end].index];
+        const std::string& id = order[end].page->record_ids[order[end].index];
+        if (uses[id]++ == 0) {
+          std::string& ids = ids_by_hip[order[end].page->hip_id];
+          ids += (ids.empty() ? "{" : ",") + id;
+        }
         ++end;
       }
       std::unordered_map<std::string, std::string> bundles;  // id → bundle text
@@ -257,7 +263,7 @@ class Transfer final : public WorkerTurn {
         CareContextTally& t = p.tally[ref];
         t.entries++;
         t.bytes += static_cast<long long>(it->second.size());
-        bundles.erase(it);  // memory back as soon as the entry is written
+        if (--uses[it->first] == 0) bundles.erase(it);  // memory back after the record's last entry
       }
       first = end;
       collect(engine_.poll(0));

@@ -137,7 +137,33 @@ class ConsentProperty(unittest.TestCase):
                 counts["refused"] += 1
                 continue
             t = self.c.wait_for_transfer(case["txn"], pushes=max(1, len(case["expected"])), timeout=60)
+            # The HIU's record of every pushed entry, once all pages it took are in it.
+            t = wait_until(lambda: (lambda t: t if len(t["entries"]) >= sum(p["entryCount"] for p in t["pushes"])
+                                    else None)(self.c.hiu_transfer(case["txn"], plaintext=False)),
+                           timeout=10, what="the HIU's entries")
             got = {e["plaintextSha256"] for e in t["entries"] if e.get("ok")}
+            if got != case["expected"]:  # what the HIP recorded, for the failure message
+                where += " pages: " + json.dumps(q(self.db, "SELECT page_number, status, record_ids, error FROM "
+                                                   "abdm_hip.transfer_page WHERE transaction_id = %s", case["txn"]),
+                                                 default=str)
+                where += " consent as stored: " + json.dumps(q(self.db, """
+                    SELECT c.status, c.hi_types, c.date_from, c.date_to,
+                           (SELECT array_agg(care_context_ref ORDER BY 1) FROM abdm_hip.consent_care_context cc
+                             WHERE cc.consent_id = c.consent_id) AS ccs
+                    FROM abdm_hip.consent c WHERE c.consent_id = %s""", case["consentId"]), default=str)
+                where += " transfer_records now: " + json.dumps(q(self.db, """
+                    SELECT r.id, h.care_context_ref, h.hi_type, h.recorded_at,
+                           q.date_from AS req_from, q.date_to AS req_to, q.received_at
+                    FROM abdm_hip_internal.transfer_records(%s, %s) r JOIN abdm_hip.health_record h ON h.id = r.id
+                    JOIN abdm_hip.hi_request q ON q.transaction_id = %s""", HIP, case["txn"], case["txn"]), default=str)
+                where += " differing records: " + json.dumps(
+                    [(cc, t_, str(at)) for cc in pool[case["ref"]] for sha, t_, at in pool[case["ref"]][cc]
+                     if sha in got ^ case["expected"]])
+                where += " hiu: " + json.dumps({k: t.get(k) for k in ("pageCount", "pagesReceived", "missingPages",
+                                                                     "pageProblems", "allOk")}, default=str)
+                where += " pushes: " + json.dumps([(p["pageNumber"], p["entryCount"]) for p in t["pushes"]])
+                where += " entries: " + json.dumps([(e["pageNumber"], e["careContextReference"], e.get("ok"),
+                                                     e.get("plaintextSha256", "")[:8]) for e in t["entries"]])
             self.assertEqual(len(got), sum(1 for e in t["entries"]), f"every entry decrypts and checks: {where}")
             self.assertEqual(got - case["expected"], set(), f"shared beyond the consent: {where}")
             self.assertEqual(case["expected"] - got, set(), f"consented records missing: {where}")
