@@ -106,7 +106,15 @@ std::optional<CallbackError> read_callback_error(const json& body, const std::st
   const json* e = find(body, "error");
   if (!e) return std::nullopt;
   const std::string path = join(base, "error");
-  if (e->is_string()) return CallbackError{"", as_string(*e, path, kTextLen)};
+  // A bare string: its leading ABDM code ("ABDM-1092: ..."), else the gateway's generic
+  // ABDM-9999. Never "": the normalised form must parse again (a code is required and non-empty),
+  // and the SQL handlers act on error.code (found by test/fuzz/inbound_fuzz).
+  if (e->is_string()) {
+    std::string text = as_string(*e, path, kTextLen);
+    std::string code = normalize_error_code(text);
+    if (code.rfind("ABDM-", 0) != 0) code = "ABDM-9999";
+    return CallbackError{std::move(code), std::move(text)};
+  }
   if (!e->is_object()) invalid(path, "must be an object {code, message}");
   CallbackError out;
   const json* c = find(*e, "code");
