@@ -41,8 +41,15 @@ bool is_b64token_char(char c) {
          c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
 }
 
-// Whole seconds for a reason text.
-long long whole_seconds(double s) { return static_cast<long long>(std::floor(s)); }
+// Whole seconds for a reason text, clamped: exp and nbf may be any JSON number (1e300), and
+// converting a double outside long long's range is undefined behaviour (UBSan, found by
+// test/fuzz/jwt_fuzz with a signed token whose exp was -1e300).
+long long whole_seconds(double s) {
+  constexpr double kLimit = 9.0e18;  // below 2^63
+  if (!(s < kLimit)) return static_cast<long long>(kLimit);
+  if (!(s > -kLimit)) return -static_cast<long long>(kLimit);
+  return static_cast<long long>(std::floor(s));
+}
 
 // cjose's view of a protected header member; "" when absent or not a string.
 std::string cjose_header_string(cjose_jws_t* jws, const char* member) {
