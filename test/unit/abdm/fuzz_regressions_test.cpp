@@ -51,3 +51,17 @@ TEST(FuzzRegression, CallbackErrorAsAString) {
   n = round_trip(MessageKind::kOnGenerateToken, json{{"error", "something went wrong"}, {"response", rid}});
   EXPECT_EQ(n["error"]["code"], "ABDM-9999");
 }
+
+// An on-generate-token whose (unverified) link token carries exp 9e18: the expiry was made a
+// millisecond time point, 9e18 × 1000 overflowed (undefined behaviour; UBSan abort). An exp
+// outside 1970..9999 is now ignored, as a non-integer one always was.
+TEST(FuzzRegression, LinkTokenExpFarInTheFuture) {
+  // base64url of {"exp":9000000000000000000,"hipId":"IN2710000001"}
+  const std::string token = "eyJhbGciOiJSUzUxMiJ9.eyJleHAiOjkwMDAwMDAwMDAwMDAwMDAwMDAsImhpcElkIjoiSU4yNzEwMDAwMDAxIn0.c2ln";
+  const json body = {{"abhaAddress", "a@sbx"}, {"linkToken", token},
+                     {"response", {{"requestId", "11111111-2222-4333-8444-555555555555"}}}};
+  const OnGenerateToken m = parse_on_generate_token(body);
+  EXPECT_FALSE(m.token_expiry.has_value());
+  EXPECT_EQ(m.token_hip_id, "IN2710000001");
+  round_trip(MessageKind::kOnGenerateToken, body);
+}
