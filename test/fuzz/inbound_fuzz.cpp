@@ -53,6 +53,16 @@ void check_triage(const Triage& t, std::string_view path, const json& headers) {
   abdm::fuzz::check_storable(result, "inbound_check result");
 }
 
+// Triage promises never to throw for bad input (receive.hpp).
+template <class Fn>
+Triage never_throws(const char* what, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    abdm::fuzz::fail(std::string(what) + " threw: " + e.what());
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -72,23 +82,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   // The bridge's entry: the body as text (size limit, JSON parse, then the rest).
-  Triage t;
-  try {
-    t = triage_inbound_text(path, headers, body, kNow);
-  } catch (const std::exception& e) {
-    abdm::fuzz::fail(std::string("triage_inbound_text threw: ") + e.what());
-  }
+  const Triage t = never_throws("triage_inbound_text", [&] { return triage_inbound_text(path, headers, body, kNow); });
   check_triage(t, path, headers);
 
   // receive()'s entry: the body as jsonb, i.e. already parsed; both must agree.
   const json parsed = json::parse(body, nullptr, false);
   if (!parsed.is_discarded()) {
-    Triage u;
-    try {
-      u = triage_inbound(path, headers, parsed, kNow);
-    } catch (const std::exception& e) {
-      abdm::fuzz::fail(std::string("triage_inbound threw: ") + e.what());
-    }
+    const Triage u = never_throws("triage_inbound", [&] { return triage_inbound(path, headers, parsed, kNow); });
     check_triage(u, path, headers);
     // (Only the text entry has a size limit, and it reads blank text as no body.)
     if (body.size() <= kMaxBodyBytes)
