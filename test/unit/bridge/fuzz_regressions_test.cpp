@@ -21,3 +21,17 @@ TEST(FuzzRegression, NumberBeyondDoubleIsABodyProblem) {
 
 }  // namespace
 }  // namespace abdm::bridge
+
+namespace abdm::bridge {
+namespace {
+
+// U+0000 in a value that a later duplicate key overrides: the parsed object no longer held it,
+// so the body passed, but PostgreSQL's jsonb input refuses the whole text.
+TEST(FuzzRegression, NulUnderAnOverriddenDuplicateKey) {
+  const auto p = json_body_problem(R"({"response":{"requestId":"a\u0000b"},"response":{"requestId":"c"}})");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_NE(p->find("U+0000"), std::string::npos) << *p;
+}
+
+}  // namespace
+}  // namespace abdm::bridge
