@@ -9,6 +9,7 @@ ABDM_DEBIAN_PACKAGES=(
   python3 python3-cryptography python3-psycopg2 python3-jsonschema
   libipc-run-perl nghttp2-server
   wrk   # only the benchmarks use it (bench/bridge_bench.py: the bridge listener under load)
+  clang libclang-rt-14-dev  # the fuzz targets and the sanitizer run (test/fuzz/run): libFuzzer, ASan, UBSan
 )
 # The FHIR profile layer runs on Node.js (npm packages from test/fhir/package-lock.json); a
 # machine that already has node and npm keeps its own.

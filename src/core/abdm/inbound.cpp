@@ -26,6 +26,9 @@ using namespace json_read;
 
 namespace {
 
+// 9999-12-31T23:59:59Z, the last instant an ISO-8601 timestamp of four-digit years can write.
+constexpr std::int64_t kMaxUnixSeconds = 253402300799;
+
 [[noreturn]] void not_found(std::string_view path) {
   throw ProtocolError(404, code::kValidation, sqlstate_ext::kUndefinedObject, "path",
                       "no such endpoint: " + utf8_clip(path, 200));
@@ -107,7 +110,15 @@ std::optional<CallbackError> read_callback_error(const json& body, const std::st
   const json* e = find(body, "error");
   if (!e) return std::nullopt;
   const std::string path = join(base, "error");
-  if (e->is_string()) return CallbackError{"", as_string(*e, path, kTextLen)};
+  // A bare string: its leading ABDM code ("ABDM-1092: ..."), else the gateway's generic
+  // ABDM-9999. Never "": the normalised form must parse again (a code is required and non-empty),
+  // and the SQL handlers act on error.code (found by test/fuzz/inbound_fuzz).
+  if (e->is_string()) {
+    std::string text = as_string(*e, path, kTextLen);
+    std::string code = normalize_error_code(text);
+    if (code.rfind("ABDM-", 0) != 0) code = "ABDM-9999";
+    return CallbackError{std::move(code), std::move(text)};
+  }
   if (!e->is_object()) invalid(path, "must be an object {code, message}");
   CallbackError out;
   const json* c = find(*e, "code");
@@ -399,7 +410,11 @@ OnGenerateToken parse_on_generate_token(const json& body) {
       if (payload) {
         json claims = json::parse(payload->begin(), payload->end(), nullptr, false);
         if (claims.is_object()) {
-          if (auto it = claims.find("exp"); it != claims.end() && it->is_number_integer())
+          // An exp outside 1970..9999 is ignored like a non-integer one: in milliseconds it
+          // would overflow (undefined behaviour; found by test/fuzz/inbound_fuzz with
+          // exp 9e18), and no date the SQL layer can store lies there.
+          if (auto it = claims.find("exp"); it != claims.end() && it->is_number_integer() &&
+                                            it->get<std::int64_t>() >= 0 && it->get<std::int64_t>() <= kMaxUnixSeconds)
             m.token_expiry = TimePoint{std::chrono::seconds{it->get<std::int64_t>()}};
           if (auto it = claims.find("hipId"); it != claims.end() && it->is_string())
             m.token_hip_id = utf8_clip(it->get<std::string>(), kIdLen);

@@ -13,7 +13,12 @@ namespace abdm::proto {
 using nlohmann::json;
 
 namespace {
-json error_json(const CallbackError& e) { return {{"code", e.code}, {"message", e.message}}; }
+// An absent message stays absent ("" would not parse again; the SQL handlers coalesce a missing one).
+json error_json(const CallbackError& e) {
+  json j = {{"code", e.code}};
+  if (!e.message.empty()) j["message"] = e.message;
+  return j;
+}
 void put_opt(json& j, const char* key, const std::optional<std::string>& v) {
   if (v) j[key] = *v;
 }
@@ -76,7 +81,10 @@ json to_json(const ConsentNotify& m) {
     json ccs = json::array();
     for (const auto& c : d.care_contexts)
       ccs.push_back({{"patientReference", c.patient_reference}, {"careContextReference", c.care_context_reference}});
-    json purpose = {{"code", d.purpose_code}, {"text", d.purpose_text}};
+    // purpose.text is optional and never empty when sent: an absent one stays absent, so the
+    // normalised message parses again (as_string refuses ""; found by test/fuzz/inbound_fuzz).
+    json purpose = {{"code", d.purpose_code}};
+    if (!d.purpose_text.empty()) purpose["text"] = d.purpose_text;
     put_opt(purpose, "refUri", d.purpose_ref_uri);
     json hip = {{"id", d.hip_id}};
     put_opt(hip, "name", d.hip_name);

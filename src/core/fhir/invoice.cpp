@@ -92,8 +92,12 @@ std::string add_invoice(DocumentBuilder& b, Item v, const std::string& path) {
     if (discount > rate) throw Error(sqlstate::kInvalidParameter, li.at("discount"), "is larger than rate");
     long long line_tax = component("cgst", "tax", "03", "CGST");
     line_tax += component("sgst", "tax", "04", "SGST");
-    net += rate - discount;
-    tax += line_tax;
+    // Checked: each amount is at most kMaxMoney, but a record may hold any number of lines; and
+    // net + tax (totalGross) must fit too, hence the bound of 2^61 paise on each.
+    constexpr long long kMaxTotal = 1LL << 61;
+    if (__builtin_add_overflow(net, rate - discount, &net) || __builtin_add_overflow(tax, line_tax, &tax) ||
+        net > kMaxTotal || tax > kMaxTotal)
+      throw Error(sqlstate::kInvalidParameter, li.at("rate"), "the invoice's total is too large");
     lines.push_back(json{{"sequence", static_cast<int>(i) + 1}, {"chargeItemReference", reference(ci_ref)}, {"priceComponent", pcs}});
   }
   r["lineItem"] = lines;

@@ -124,8 +124,11 @@ json build_wellness(const RecordType& t, const json& record) {
       {"physical_activities", "ObservationPhysicalActivity"}, {"general_assessments", "ObservationGeneralAssessment"},
       {"women_health", "ObservationWomenHealth"},         {"lifestyle", "ObservationLifestyle"},
       {"other_observations", "Observation"}};
-  for (const auto& [field, profile] : kSlices) {
-    std::string prof = profile;
+  // (Not a structured binding: clang before 16 cannot capture one in a lambda, and the fuzz
+  // build is clang 14.)
+  for (const auto& slice : kSlices) {
+    const char* field = slice.first;
+    std::string prof = slice.second;
     b.each(field, [&](const json& v, const std::string& path) { b.section(field, add_observation(b, v, path, prof), "Observation"); });
   }
   fill(b, "attachments", "attachments", add_document_reference, "DocumentReference");

@@ -118,6 +118,9 @@ std::string check_one_of(const std::string& v, const std::string& path, std::ini
 
 long long check_money(double v, const std::string& path) {
   if (!std::isfinite(v) || v < 0) throw Error(sqlstate::kInvalidParameter, path, "must be an amount >= 0");
+  // An upper bound, so that the paise fit a long long with room for the invoice's sums: 1e300
+  // was converted out of range (undefined behaviour; UBSan, test/fuzz/fhir_record_fuzz).
+  if (v > kMaxMoney) throw Error(sqlstate::kInvalidParameter, path, "must be at most 1e12 (rupees)");
   double paise = v * 100.0;
   double rounded = std::round(paise);
   if (std::fabs(paise - rounded) > 1e-6 * std::max(1.0, std::fabs(paise))) {

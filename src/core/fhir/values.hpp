@@ -29,6 +29,9 @@ std::string check_uuid(const std::string& v, const std::string& path);
 // `v` must be one of `allowed`; the error lists them.
 std::string check_one_of(const std::string& v, const std::string& path, std::initializer_list<std::string_view> allowed);
 // Money: finite, >= 0, at most two decimals (paise). Returned in paise.
+// The largest amount an invoice field takes: 10^12 rupees, far above any hospital bill, so that
+// sums of paise over any number of line items a record can hold stay checked (invoice.cpp).
+inline constexpr double kMaxMoney = 1e12;
 long long check_money(double v, const std::string& path);
 
 }  // namespace abdm::fhir

@@ -28,7 +28,7 @@ void require(const std::string& value, const char* field) {
 SessionToken parse_session_response(std::string_view body) {
   const json v = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (v.is_discarded() || !v.is_object())
-    throw Error(sqlstate::kInvalidText, "", "session response is not a JSON object");
+    throw Error(sqlstate::kInvalidText, "body", "session response is not a JSON object");
   SessionToken t;
   auto tok = v.find("accessToken");
   if (tok == v.end() || !tok->is_string() || tok->get<std::string>().empty())
@@ -38,7 +38,10 @@ SessionToken parse_session_response(std::string_view body) {
   if (exp != v.end() && exp->is_number_integer()) {
     secs = exp->get<long long>();
   } else if (exp != v.end() && exp->is_number_float()) {
-    secs = static_cast<long long>(exp->get<double>());
+    // Range first: converting a double beyond long long (1e300) is undefined behaviour (UBSan;
+    // test/fuzz/session_fuzz). Anything outside the range below is refused just after.
+    const double d = exp->get<double>();
+    secs = d >= 1 && d <= 7 * 24 * 3600 ? static_cast<long long>(d) : 0;
   } else if (exp != v.end() && exp->is_string()) {
     const std::string s = exp->get<std::string>();
     if (s.empty() || s.size() > 9 || !std::all_of(s.begin(), s.end(), [](unsigned char ch) { return ch >= '0' && ch <= '9'; }))

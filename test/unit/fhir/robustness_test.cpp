@@ -48,10 +48,14 @@ TEST(Robustness, CheckNeverThrows) {
 }
 
 TEST(Robustness, BuildThrowsOnlyAbdmErrors) {
-  for (const auto& [type, minimal] : std::vector<std::pair<std::string, bool>>{
+  // (No structured binding: the lambda below captures `type`, which clang before 16 cannot do,
+  // and the sanitizer build is clang 14.)
+  for (const auto& case_ : std::vector<std::pair<std::string, bool>>{
            {"OPConsultation", false}, {"Prescription", false}, {"DiagnosticReport", false}, {"DiagnosticReport", true},
            {"DischargeSummary", false}, {"ImmunizationRecord", false}, {"HealthDocumentRecord", true},
            {"WellnessRecord", false}, {"Invoice", false}}) {
+    const std::string& type = case_.first;
+    const bool minimal = case_.second;
     json r = record(type, minimal);
     size_t built = 0;
     for_each_mutation(r, [&](const json& m, const std::string& where) {
