@@ -227,5 +227,16 @@ FROM abdm_hip.receive('/api/v3/hip/patient/care-context/discover', pg_temp.hdr(g
   '{"transactionId": "e5500000-0000-4000-8000-0000000000e3", "patient": {"id": "err@sbx",
     "verifiedIdentifiers": [{"type": "MOBILE", "value": "6000020001"}], "name": "Err Or", "gender": "F", "yearOfBirth": 1990}}') r;
 ROLLBACK;
+-- jsonb holds numbers no double can (1e400): valid input for receive(), refused with an answer
+-- naming the part, never an ERROR out of receive().
+SET ROLE regress_gateway;
+SELECT 'header' AS where_, r.status, r.body #>> '{error,code}' AS code, r.body #>> '{error,message}' AS message
+FROM abdm_hip.receive('/api/v3/hip/patient/care-context/discover',
+  pg_temp.hdr(gen_random_uuid()::text) || '{"X-Extra": 1e400}', '{}') r
+UNION ALL
+SELECT 'body', r.status, r.body #>> '{error,code}', r.body #>> '{error,message}'
+FROM abdm_hip.receive('/api/v3/hip/patient/care-context/discover', pg_temp.hdr(gen_random_uuid()::text),
+  '{"transactionId": "e5500000-0000-4000-8000-0000000000e4", "patient": {"id": "err@sbx", "yearOfBirth": 1e400}}') r;
+RESET ROLE;
 DELETE FROM abdm_hip.facility WHERE hip_id = 'IN2710000099';
 SELECT pg_temp.state() = :'before_branches' AS nothing_changed;

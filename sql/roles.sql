@@ -37,6 +37,16 @@ SELECT name, length(value) FROM abdm_hip.secret;
 RESET ROLE;
 SELECT abdm_hip.client_secret_configured();
 
+-- All SQL is parameterised. In C++ the type system sees to it (pg/spi.hpp: SqlText, checked by
+-- test/security/sql_literals); in SQL, every dynamic statement of the extension's functions is
+-- listed here for review. There is one: receive() calls the handler the core's table of message
+-- kinds names, a regproc (its output is a quoted name, not a value), with every value in USING.
+SELECT p.proname, regexp_replace(m[1], '\s+', ' ', 'g') AS dynamic_statement
+FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'abdm_hip',
+LATERAL regexp_matches(p.prosrc, '\m(EXECUTE\s+(?!FUNCTION\M|PROCEDURE\M)[^;]*);', 'gi') AS m
+ORDER BY 1, 2;
+
 -- Every SECURITY DEFINER function of the extension pins its search_path.
 SELECT p.oid::regprocedure AS definer_without_search_path
 FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass

@@ -24,15 +24,22 @@ PG_FUNCTION_INFO_V1(abdm_inbound_check);
 PGDLLEXPORT Datum abdm_inbound_check(PG_FUNCTION_ARGS) {
   return abdm_pg::guarded([&]() -> Datum {
     std::string path = PG_ARGISNULL(0) ? std::string() : abdm_pg::arg_text(fcinfo, 0);
-    nlohmann::json headers = PG_ARGISNULL(1) ? nlohmann::json::object() : abdm_pg::arg_jsonb(fcinfo, 1);
+    // Parsed without raising: valid jsonb can still hold a number beyond a double, and a
+    // refusal here must be an answer, not an ERROR out of receive().
+    nlohmann::json headers = PG_ARGISNULL(1) ? nlohmann::json::object()
+                                              : nlohmann::json::parse(abdm_pg::arg_jsonb_text(fcinfo, 1), nullptr, false);
     // As text, so the body's size is checked before it is parsed (the listener's limit applies
     // to a caller of receive() that is not the listener, too).
     std::string body = PG_ARGISNULL(2) ? std::string() : abdm_pg::arg_jsonb_text(fcinfo, 2);
     abdm::proto::HeaderPolicy policy;
     policy.max_age = std::chrono::seconds(abdm_max_request_age_s);
     policy.max_ahead = std::chrono::seconds(abdm_max_clock_skew_s);
-    abdm::proto::Triage t = abdm::proto::triage_inbound_text(path, headers, body, abdm::proto::now_utc(), policy,
-                                                                 static_cast<std::size_t>(abdm_listen_max_body));
+    const bool headers_read = !headers.is_discarded();
+    if (!headers_read) headers = nlohmann::json::object();
+    abdm::proto::Triage t =
+        headers_read ? abdm::proto::triage_inbound_text(path, headers, body, abdm::proto::now_utc(), policy,
+                                                        static_cast<std::size_t>(abdm_listen_max_body))
+                     : abdm::proto::triage_unreadable_headers(path);
     nlohmann::json result = abdm::proto::inbound_check_result(t, headers);
     // The handler's decision functions take the typed message from here (pg/received_message).
     if (t.accepted)

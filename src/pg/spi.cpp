@@ -93,21 +93,21 @@ SPIPlanPtr kept_plan(const char* sql, int nargs) {
 
 }  // namespace
 
-std::vector<SqlRow> spi_query_kept(const char* sql, const std::vector<SqlValue>& params, bool read_only) {
+std::vector<SqlRow> spi_query_kept(SqlText sql, const std::vector<SqlValue>& params, bool read_only) {
   BoundParams b = bind(params);
-  SPIPlanPtr plan = kept_plan(sql, b.n);
+  SPIPlanPtr plan = kept_plan(sql.c_str(), b.n);
   int rc = pg_call([&] { return SPI_execute_plan(plan, b.values, b.nulls, read_only, 0); });
   if (rc < 0) throw abdm::Error(abdm::sqlstate::kInternal, "", std::string("SPI failed: ") + SPI_result_code_string(rc));
   return copy_result(SPI_processed);
 }
 
-std::vector<SqlRow> spi_query(const char* sql, const std::vector<SqlValue>& params, bool read_only) {
-  Executed ex = execute(sql, params, read_only);
+std::vector<SqlRow> spi_query(SqlText sql, const std::vector<SqlValue>& params, bool read_only) {
+  Executed ex = execute(sql.c_str(), params, read_only);
   return copy_result(ex.processed);
 }
 
-long spi_exec(const char* sql, const std::vector<SqlValue>& params) {
-  return static_cast<long>(execute(sql, params, false).processed);
+long spi_exec(SqlText sql, const std::vector<SqlValue>& params) {
+  return static_cast<long>(execute(sql.c_str(), params, false).processed);
 }
 
 }  // namespace abdm_pg

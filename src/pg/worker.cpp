@@ -232,7 +232,7 @@ void require_extension() {
   in_transaction("abdm_hip: look for the extension", [] {});
 }
 
-void release_orphaned_leases(const char* worker, const char* release_sql, const char* rows) {
+void release_orphaned_leases(const char* worker, SqlText release_sql, const char* rows) {
   long released = 0;
   const std::string what = std::string(worker) + ": release leases";
   in_transaction(what.c_str(), [&] { released = spi_exec(release_sql); });

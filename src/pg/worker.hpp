@@ -13,6 +13,7 @@
 
 #include "pg/guard.hpp"
 #include "pg/shared_state.hpp"
+#include "pg/spi.hpp"
 
 namespace abdm_pg {
 
@@ -79,7 +80,7 @@ void require_extension();
 // start-up belongs to one that is gone (a crash, a restart, pg_terminate_backend()); its rows go
 // again at once instead of when the lease would have ended (a minute for a call, ten for a
 // transfer). `rows` names them in the log line.
-void release_orphaned_leases(const char* worker, const char* release_sql, const char* rows);
+void release_orphaned_leases(const char* worker, SqlText release_sql, const char* rows);
 
 
 // Logs a line at LOG level (message is copied; never pass secrets).

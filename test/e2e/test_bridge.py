@@ -944,6 +944,14 @@ class SlowClients(BridgeTest):
 
 # -- the listener comes back -------------------------------------------------------------------
 
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
 class Restarts(BridgeTest):
     def test_terminated_listener_is_restarted(self):
         old = bridge_pids(self.db)
@@ -967,6 +975,10 @@ class Restarts(BridgeTest):
             victim.close()
         except Exception:
             pass
+        # The postmaster learns of the death asynchronously: until it has ended the old
+        # listener, a new connection (and the old listener) would still be served as if
+        # nothing had happened, and this test would see the old pid.
+        wait_until(lambda: not any(alive(p) for p in old), timeout=30, what="the crash restart to end the old listener")
         ENV.reconnect()
         took = wait_listener(timeout=60)
         print(f"    after a crash: answering again after {time.monotonic() - t0:.1f} s")

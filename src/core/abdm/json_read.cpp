@@ -1,3 +1,4 @@
+#include "core/util/text.hpp"
 #include "core/abdm/json_read.hpp"
 
 #include <cctype>
@@ -7,6 +8,8 @@
 
 namespace abdm::proto::json_read {
 namespace {
+
+using abdm::text::iequals;
 
 [[noreturn]] void missing(const std::string& path) {
   throw Error(sqlstate::kNotNull, path, "is required");
@@ -32,13 +35,6 @@ const char* type_name(const json& v) {
   invalid(path, std::string("must be ") + expected + ", got " + type_name(got));
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
 
 }  // namespace
 

@@ -1,3 +1,4 @@
+#include "core/util/text.hpp"
 #include "core/abdm/matching.hpp"
 
 #include <algorithm>
@@ -15,6 +16,8 @@ namespace abdm::proto {
 
 namespace {
 
+using abdm::text::iequals;
+
 std::string digits_only(std::string_view text, bool& foreign) {
   std::string d;
   foreign = false;
@@ -28,13 +31,6 @@ std::string digits_only(std::string_view text, bool& foreign) {
   return d;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
 
 std::string trim(std::string_view s) {
   std::size_t b = 0, e = s.size();

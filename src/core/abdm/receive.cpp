@@ -11,6 +11,13 @@ int accepted_status(MessageKind) { return 202; }
 
 namespace {
 
+void refuse(Triage& t, const Error& e) {
+  const ErrorReply r = error_reply(e);
+  t.http_status = r.http_status;
+  t.reply_body = r.body();
+  t.field = e.field();
+}
+
 // Route → headers → body, so an unknown path is a 404 and a bad header a 403/400 whatever the
 // body holds. `get_body` yields the JSON body or throws a ProtocolError.
 template <class GetBody>
@@ -25,10 +32,7 @@ Triage run(std::string_view path, const nlohmann::json& headers, TimePoint now, 
     t.http_status = accepted_status(*t.kind);
     t.accepted = AcceptedMessage{std::move(h), std::move(m), std::move(normalized)};
   } catch (const Error& e) {
-    const ErrorReply r = error_reply(e);
-    t.http_status = r.http_status;
-    t.reply_body = r.body();
-    t.field = e.field();
+    refuse(t, e);
   }
   return t;
 }
@@ -84,6 +88,18 @@ Triage triage_inbound_text(std::string_view path, const nlohmann::json& headers,
       throw ProtocolError(400, code::kValidation, sqlstate::kInvalidText, "body", "not valid JSON");
     return body;
   });
+}
+
+Triage triage_unreadable_headers(std::string_view path) {
+  Triage t;
+  try {
+    t.kind = route_path(path);
+    throw ProtocolError(400, code::kValidation, sqlstate::kInvalidText, "headers",
+                        "not valid JSON (a number out of range?)");
+  } catch (const Error& e) {
+    refuse(t, e);
+  }
+  return t;
 }
 
 nlohmann::json inbound_check_result(const Triage& t, const nlohmann::json& headers) {

@@ -55,6 +55,10 @@ Triage triage_inbound_text(std::string_view path, const nlohmann::json& headers,
                            TimePoint now, const HeaderPolicy& policy = {},
                            std::size_t max_body_bytes = kMaxBodyBytes);
 
+// Headers that the glue could not turn into JSON: a jsonb number beyond a double's range is valid
+// jsonb but not a number the core can hold. 404 for an unknown path, else 400 naming "headers".
+Triage triage_unreadable_headers(std::string_view path);
+
 // What receive() (sql/schema/70_receive.sql, through abdm_hip_internal.inbound_check) needs
 // before it touches a table: {"headers": the headers minus credentials, "kind", "handler" (the
 // kind's SQL handler, core/abdm/message_kinds), "requestId", "hipId",

@@ -1,3 +1,4 @@
+#include "core/util/text.hpp"
 #include "core/bridge/request_rules.hpp"
 
 #include <algorithm>
@@ -9,11 +10,8 @@ namespace abdm::bridge {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using abdm::text::iequals;
+
 
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);

@@ -10,7 +10,7 @@
 namespace abdm::net {
 namespace {
 
-using Clock = std::chrono::system_clock;
+using SystemClock = std::chrono::system_clock;
 
 // The session renewal's HttpMulti id: never a caller's (outbox ids and the transfer's are positive).
 constexpr std::int64_t kRenewalId = std::numeric_limits<std::int64_t>::min();
@@ -19,7 +19,7 @@ constexpr std::int64_t kRenewalId = std::numeric_limits<std::int64_t>::min();
 // credentials or an unreachable gateway would otherwise hold them (and their leases) forever.
 constexpr int kSessionFailuresBeforeGivingUp = 3;
 
-Headers headers_for(const Delivery& d, const std::optional<TokenInUse>& token, Clock::time_point now) {
+Headers headers_for(const Delivery& d, const std::optional<TokenInUse>& token, SystemClock::time_point now) {
   V3HeaderInput in;
   in.access_token = token ? token->value : std::string_view();
   in.request_id = d.request_id;
@@ -57,7 +57,7 @@ void DeliveryEngine::submit(Delivery d) {
   (void)backoff_delay(d.backoff, 1, 0);
   Pending p;
   p.d = std::move(d);
-  route(std::move(p), Clock::now());
+  route(std::move(p), SystemClock::now());
 }
 
 // A delivery that needs the token goes now if there is one and waits otherwise; the others go now.
@@ -109,7 +109,7 @@ void DeliveryEngine::send(Pending p, const std::optional<TokenInUse>& token, Tim
 std::vector<Outcome> DeliveryEngine::poll(int max_wait_ms) {
   // Outcomes already at hand (deliveries that could not be sent) are not held up by a wait.
   std::vector<Result> results = multi_.poll(finished_.empty() ? max_wait_ms : 0);
-  const TimePoint now = Clock::now();
+  const TimePoint now = SystemClock::now();
   for (Result& r : results) handle(r, now);
   dispatch_waiting(now);
   return std::exchange(finished_, {});
@@ -225,7 +225,7 @@ long DeliveryEngine::timeout_ms() const {
   long t = multi_.timeout_ms();
   if (waiting_.empty()) return t;
   // Deliveries wait for a renewal that is not due yet (a back-off after a failure).
-  const TimePoint now = Clock::now();
+  const TimePoint now = SystemClock::now();
   const TimePoint at = tokens_.next_renewal_check(now);
   if (at == TimePoint::max()) return t;
   const long ms = std::max<long>(

@@ -1,4 +1,5 @@
 // libcurl multi engine; see http_multi.hpp for why it is shaped this way.
+#include "core/util/text.hpp"
 #include "core/net/http_multi.hpp"
 
 #include <cstdio>
@@ -24,18 +25,10 @@
 namespace abdm::net {
 namespace {
 
+using abdm::text::iequals;
+
 using Clock = std::chrono::steady_clock;
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 bool has_crlf(std::string_view s) noexcept {
   return s.find_first_of("\r\n") != std::string_view::npos;

@@ -9,7 +9,7 @@ using nlohmann::json;
 using namespace std::chrono;
 
 namespace {
-const TimePoint kNow = parse_timestamp("2026-01-01T10:00:00.000Z", "now", TimestampMode::kStrictUtc);
+const TimePoint kHeadersNow = parse_timestamp("2026-01-01T10:00:00.000Z", "now", TimestampMode::kStrictUtc);
 
 json good() {
   return {{"REQUEST-ID", "499a5a4a-7dda-4f20-9b67-e24589627061"},
@@ -21,7 +21,7 @@ json good() {
 
 ErrorReply refuse(const json& headers, const HeaderPolicy& policy = {}) {
   try {
-    validate_inbound_headers(headers, kNow, policy);
+    validate_inbound_headers(headers, kHeadersNow, policy);
   } catch (const abdm::Error& e) {
     return error_reply(e);
   }
@@ -31,7 +31,7 @@ ErrorReply refuse(const json& headers, const HeaderPolicy& policy = {}) {
 }  // namespace
 
 TEST(Headers, AcceptsGatewayHeaders) {
-  const InboundHeaders h = validate_inbound_headers(good(), kNow);
+  const InboundHeaders h = validate_inbound_headers(good(), kHeadersNow);
   EXPECT_EQ(h.request_id, "499a5a4a-7dda-4f20-9b67-e24589627061");
   EXPECT_EQ(h.hip_id, "IN1410000232_1");
   EXPECT_EQ(format_timestamp(h.timestamp_at), "2026-01-01T09:59:58.123Z");
@@ -46,7 +46,7 @@ TEST(Headers, NamesAreCaseInsensitiveAndUnderscoreTolerant) {
   json h = {{"request-id", "499a5a4a-7dda-4f20-9b67-e24589627061"},
             {"Timestamp", "2026-01-01T10:00:00Z"},
             {"X_HIP_ID", json::array({"IN0710000001"})}};
-  const InboundHeaders r = validate_inbound_headers(h, kNow);
+  const InboundHeaders r = validate_inbound_headers(h, kHeadersNow);
   EXPECT_EQ(r.hip_id, "IN0710000001");
   EXPECT_FALSE(r.cm_id);
 }
@@ -71,7 +71,7 @@ TEST(Headers, HipIdOptionalWhenPolicySaysSo) {
   h.erase("X-HIP-ID");
   HeaderPolicy p;
   p.require_hip_id = false;
-  EXPECT_EQ(validate_inbound_headers(h, kNow, p).hip_id, "");
+  EXPECT_EQ(validate_inbound_headers(h, kHeadersNow, p).hip_id, "");
 }
 
 TEST(Headers, BadRequestIdIs1030) {
@@ -95,11 +95,11 @@ TEST(Headers, BadTimestampIs1016) {
 TEST(Headers, TimestampWindowIsConfigurable) {
   json h = good();
   h["TIMESTAMP"] = "2026-01-01T09:50:00.000Z";  // exactly 10 min old: inside the default window
-  EXPECT_NO_THROW(validate_inbound_headers(h, kNow));
+  EXPECT_NO_THROW(validate_inbound_headers(h, kHeadersNow));
   h["TIMESTAMP"] = "2026-01-01T09:49:59.999Z";
   EXPECT_EQ(refuse(h).code, "ABDM-1016");
   h["TIMESTAMP"] = "2026-01-01T10:09:00.000Z";  // 9 min ahead: inside
-  EXPECT_NO_THROW(validate_inbound_headers(h, kNow));
+  EXPECT_NO_THROW(validate_inbound_headers(h, kHeadersNow));
   h["TIMESTAMP"] = "2026-01-01T10:09:00.001Z";
   EXPECT_EQ(refuse(h).code, "ABDM-1016");
   HeaderPolicy tight;
@@ -108,7 +108,7 @@ TEST(Headers, TimestampWindowIsConfigurable) {
   h["TIMESTAMP"] = "2026-01-01T09:58:00.000Z";
   EXPECT_EQ(refuse(h, tight).code, "ABDM-1016");
   h["TIMESTAMP"] = "2026-01-01T09:59:30.000Z";
-  EXPECT_NO_THROW(validate_inbound_headers(h, kNow, tight));
+  EXPECT_NO_THROW(validate_inbound_headers(h, kHeadersNow, tight));
 }
 
 TEST(Headers, NonObjectHeadersRefused) {

@@ -12,7 +12,7 @@ using nlohmann::json;
 namespace {
 const char* kReq = "499a5a4a-7dda-4f20-9b67-e24589627061";
 const char* kTx = "03813343-ebc5-4c9f-89b6-6e9a75fd7c92";
-TimePoint at(const char* s) { return parse_timestamp(s, "t", TimestampMode::kStrictUtc); }
+TimePoint utc(const char* s) { return parse_timestamp(s, "t", TimestampMode::kStrictUtc); }
 
 OutPatient hina() {
   return {"TMH-PUID-001", "Hina Patel", {{"OPD-2023-10-03", "OPD visit 03 Oct 2023", {"Prescription"}}}};
@@ -96,9 +96,9 @@ TEST(Outbound, OnInitMatchesExample) {
                         "communicationExpiry": "2026-01-01T10:15:00.000Z" } },
     "response": { "requestId": "499a5a4a-7dda-4f20-9b67-e24589627061" } })");
   EXPECT_EQ(on_init(kTx, kReq, "7c1e4bb2-58a4-4a53-8f0e-3c4d2b1a0f99", AuthenticationType::kMediate, "98******32",
-                    at("2026-01-01T10:15:00.000Z")),
+                    utc("2026-01-01T10:15:00.000Z")),
             expected);
-  const json direct = on_init(kTx, kReq, "ref", authentication_type_from("direct", "x"), "hint", at("2026-01-01T10:15:00Z"));
+  const json direct = on_init(kTx, kReq, "ref", authentication_type_from("direct", "x"), "hint", utc("2026-01-01T10:15:00Z"));
   EXPECT_EQ(direct["link"]["authenticationType"], "DIRECT");
   EXPECT_EQ(field_of([] { authentication_type_from("MEDIATED", "abdm_hip.link_auth_type"); }), "abdm_hip.link_auth_type");
   EXPECT_EQ(field_of([&] { on_init(kTx, kReq, "ref", AuthenticationType::kMediate, "", TimePoint{}); }), "communication_hint");
@@ -181,7 +181,7 @@ TEST(Outbound, LinkCareContextMatchesExample) {
 
 TEST(Outbound, ContextNotifyMatchesExample) {
   EXPECT_EQ(context_notify("abc@sbx", "TMH-PUID-001", "OPD-2024-05-20", {"DIAGNOSTICREPORT", "DischargeSummary"},
-                           at("2026-01-01T10:00:00.000Z"), "IN1410000232_1"),
+                           utc("2026-01-01T10:00:00.000Z"), "IN1410000232_1"),
             json::parse(R"({ "notification": { "patient": {"id": "abc@sbx"},
               "careContext": {"patientReference": "TMH-PUID-001", "careContextReference": "OPD-2024-05-20"},
               "hiTypes": ["DiagnosticReport", "DischargeSummary"],
@@ -198,7 +198,7 @@ TEST(Outbound, SmsNotify2PhoneFormats) {
   EXPECT_EQ(sms_notify2("9876543210", "H", std::nullopt, phone_format_from("91", "f"))["notification"]["phoneNo"],
             "919876543210");
   EXPECT_FALSE(sms_notify2("9876543210", "H", std::nullopt)["notification"]["hip"].contains("name"));
-  const json with_ids = sms_notify2("9876543210", "H", "X", PhoneFormat::kTenDigits, kReq, at("2026-01-01T10:00:00Z"));
+  const json with_ids = sms_notify2("9876543210", "H", "X", PhoneFormat::kTenDigits, kReq, utc("2026-01-01T10:00:00Z"));
   EXPECT_EQ(with_ids["requestId"], kReq);
   EXPECT_EQ(with_ids["timestamp"], "2026-01-01T10:00:00.000Z");
   EXPECT_EQ(field_of([] { sms_notify2("98765", "H", std::nullopt); }), "phoneNo");
@@ -206,7 +206,7 @@ TEST(Outbound, SmsNotify2PhoneFormats) {
 }
 
 TEST(Outbound, HiNotifyShape) {
-  const json n = hi_notify("1876f659-bb20-4000-88dc-b45f97252901", kTx, at("2024-05-20T11:40:00.000Z"), "HIP_700", true,
+  const json n = hi_notify("1876f659-bb20-4000-88dc-b45f97252901", kTx, utc("2024-05-20T11:40:00.000Z"), "HIP_700", true,
                            {{"OPD-2023-10-03", true, ""}, {"LAB-1", false, "Bundle failed validation"}});
   EXPECT_EQ(n, json::parse(R"({ "notification": {
     "consentId": "1876f659-bb20-4000-88dc-b45f97252901",
@@ -223,7 +223,7 @@ TEST(Outbound, HiNotifyShape) {
 
 TEST(Outbound, DataPushShape) {
   const json p = data_push(kTx, 1, 1, {{"Y29udGVudA==", "application/fhir+json", "bWQ1", "OPD-2023-10-03"}},
-                           {at("2024-05-22T00:00:00.000Z"), "MIIBMT...", "lmXgblZwotx+DfBgKJF0lZXtAXgBEYr5khh79Zytr2Y="});
+                           {utc("2024-05-22T00:00:00.000Z"), "MIIBMT...", "lmXgblZwotx+DfBgKJF0lZXtAXgBEYr5khh79Zytr2Y="});
   EXPECT_EQ(p, json::parse(R"({
     "pageNumber": 1, "pageCount": 1,
     "transactionId": "03813343-ebc5-4c9f-89b6-6e9a75fd7c92",
