@@ -20,8 +20,11 @@ def record_of_every_hi_type(env):
         equal(q1(db, "SELECT abdm_hip_internal.fhir_hi_type(%s::jsonb) AS t", json.dumps(bundle))["t"], hi_type,
               f"{hi_type}: HI type of the bundle")
         patients = [e["resource"] for e in bundle["entry"] if e["resource"].get("resourceType") == "Patient"]
-        check(patients and any(n.get("text") == "Ravi Kumar" for n in patients[0].get("name", [])),
-              f"{hi_type}: the bundle's Patient is not the record's patient")
+        name = rec["patient"]["name"]
+        check(patients and any(n.get("text") == name for n in patients[0].get("name", [])),
+              f"{hi_type}: the bundle's Patient is not the record's patient {name!r}: {patients[:1]}")
+        check(any(i.get("value") == "R101" for i in patients[0].get("identifier", [])),
+              f"{hi_type}: the bundle's Patient lacks the hospital's patient reference R101")
         errors = fhir_errors(db, json.dumps(bundle))
         check(not errors, f"{hi_type}: fhir_check errors {errors[:3]}")
         # The HMIS can store it: health_record refuses a bundle fhir_check finds errors in.
