@@ -70,9 +70,10 @@ def revoke(env):
 def expire(env):
     db, c = env.db, env.c
     linked_patient(db, "C703", "Anita Ghosh", "anita703@sbx")
-    # A consent whose data must be erased four seconds from now: usable until then, not after.
+    # A consent whose data must be erased six seconds from now (room for a loaded machine):
+    # usable until then, not after.
     cid, _ = hiu_flow.grant(c, "anita703@sbx", [("C703", "C703-OPD")], ["Prescription"],
-                            dataEraseAt=now_iso(time.time() + 4))
+                            dataEraseAt=now_iso(time.time() + 6))
     txn, ans = hiu_flow.request(c, cid)
     equal(ans["hiRequest"]["sessionStatus"], "ACKNOWLEDGED", "a request while the consent lasts")
     equal(hiu_flow.notification(c, txn)[0], "TRANSFERRED", "the transfer while the consent lasts")
