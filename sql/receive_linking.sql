@@ -205,6 +205,9 @@ SELECT jsonb_pretty(pg_temp.answer('on_confirm', '11f00000-0000-4000-8000-000000
 SELECT care_context_ref, abha_address, status, method, hi_types_notified, linked_at IS NOT NULL AS has_linked_at
 FROM abdm_hip.care_context_link WHERE abha_address = 'meera@sbx' ORDER BY care_context_ref;
 SELECT attempts, status, confirmed_at IS NOT NULL AS confirmed FROM abdm_hip.link_request WHERE link_ref = :'lref1';
+-- The HMIS had no ABHA address for Meera: it now has the one she linked with (this discovery
+-- carried no ABHA number, so none is filled).
+SELECT patient_ref, abha_address, abha_number FROM abdm_hip.patient WHERE patient_ref = 'LNK-MEERA';
 -- The OTP the patient typed is not kept in the inbox.
 SELECT DISTINCT body #>> '{confirmation,token}' AS stored_token FROM abdm_hip.inbox
 WHERE kind = 'link_confirm' AND request_id::text LIKE '11f00000-%';

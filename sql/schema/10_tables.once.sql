@@ -144,6 +144,9 @@ CREATE TABLE abdm_hip.discovery (
   care_context_refs text[] NOT NULL DEFAULT '{}', -- exactly what was offered
   matched_by        text[] NOT NULL DEFAULT '{}',
   created_at        timestamptz NOT NULL DEFAULT now(),
+  -- The ABHA number the HIE-CM sent as a verified identifier: a confirmed link gives it to a
+  -- patient the HMIS knew without one (75_user_linking.sql, handle_link_confirm).
+  abha_number       text,
   PRIMARY KEY (hip_id, transaction_id)
 );
 SELECT pg_catalog.pg_extension_config_dump('abdm_hip.discovery', '');

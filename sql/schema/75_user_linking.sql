@@ -160,8 +160,8 @@ BEGIN
   END IF;
 
   INSERT INTO abdm_hip.discovery (hip_id, transaction_id, request_id, abha_address, patient_ref,
-                                  care_context_refs, matched_by)
-  VALUES (p_hip_id, v_tx, p_request_id, v_addr, v_patient, v_refs, v_matched)
+                                  care_context_refs, matched_by, abha_number)
+  VALUES (p_hip_id, v_tx, p_request_id, v_addr, v_patient, v_refs, v_matched, msg #>> '{match,abhaNumber}')
   RETURNING * INTO d;
   PERFORM abdm_hip_internal.enqueue(p_hip_id, 'on_discover', abdm_hip_internal.discovery_answer(d, p_request_id));
 END
@@ -352,6 +352,30 @@ $$;
 -- ---- link confirm --------------------------------------------------------------------------
 
 
+-- A patient the HMIS knew without ABHA (say, one who followed the SMS deep link) has just proved
+-- an ABHA address by linking: the HMIS gets that address and the ABHA number the HIE-CM verified
+-- at discovery, so it shows them and the next visit links by itself. Only what the HMIS left
+-- empty is filled, never a value it wrote; the number only for the address it belongs to.
+CREATE OR REPLACE FUNCTION abdm_hip_internal.adopt_abha_identity(lr abdm_hip.link_request) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  v_number text;
+BEGIN
+  SELECT d.abha_number INTO v_number FROM abdm_hip.discovery d
+   WHERE d.hip_id = lr.hip_id AND d.transaction_id = lr.transaction_id;
+  IF NOT coalesce(abdm_hip.is_abha_number(v_number), false) THEN v_number := NULL; END IF;
+  IF NOT coalesce(abdm_hip.is_abha_address(lr.abha_address), false) THEN RETURN; END IF;
+  UPDATE abdm_hip.patient p
+     SET abha_address = coalesce(p.abha_address, lr.abha_address),
+         abha_number = CASE WHEN p.abha_number IS NULL AND lower(coalesce(p.abha_address, lr.abha_address)) = lower(lr.abha_address)
+                            THEN v_number ELSE p.abha_number END,
+         updated_at = now()
+   WHERE p.hip_id = lr.hip_id AND p.patient_ref = lr.patient_ref
+     AND (p.abha_address IS NULL OR (p.abha_number IS NULL AND v_number IS NOT NULL
+                                     AND lower(p.abha_address) = lower(lr.abha_address)));
+END
+$$;
+
 CREATE OR REPLACE FUNCTION abdm_hip_internal.handle_link_confirm(p_hip_id text, p_request_id uuid, msg jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -429,6 +453,7 @@ BEGIN
     WHERE l.status <> 'linked';
   UPDATE abdm_hip.link_request SET status = 'linked', confirmed_at = now()
    WHERE hip_id = lr.hip_id AND link_ref = lr.link_ref;
+  PERFORM abdm_hip_internal.adopt_abha_identity(lr);
   PERFORM abdm_hip_internal.enqueue(p_hip_id, 'on_confirm', abdm_hip_internal.build_message('on_confirm', jsonb_build_object(
     'requestId', p_request_id, 'patient', abdm_hip_internal.out_patient(p_hip_id, lr.patient_ref, lr.care_context_refs))));
 END

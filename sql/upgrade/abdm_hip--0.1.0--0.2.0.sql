@@ -173,3 +173,7 @@ CREATE TABLE abdm_hip.history_item (
 );
 SELECT pg_catalog.pg_extension_config_dump('abdm_hip.history_item', '');
 CREATE INDEX history_item_queued_idx ON abdm_hip.history_item (hip_id, patient_ref) WHERE status = 'queued';
+
+-- A confirmed user-initiated link gives the patient the ABHA address and number the HIE-CM
+-- verified, when the HMIS had none (HIP_INIT_NOTIFY_HIECM): the discovery keeps the number.
+ALTER TABLE abdm_hip.discovery ADD COLUMN abha_number text;

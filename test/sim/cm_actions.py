@@ -25,6 +25,9 @@ PATH_LINK_INIT = "/api/v3/hip/link/care-context/init"
 PATH_LINK_CONFIRM = "/api/v3/hip/link/care-context/confirm"
 PATH_CONSENT_NOTIFY = "/api/v3/consent/request/hip/notify"
 PATH_HI_REQUEST = "/api/v3/hip/health-information/request"
+# ABHA deactivation / deletion (v0.5 /patients/status/notify; no V3 inbound path is published, so
+# the V3 analogue the extension serves).
+PATH_PATIENT_STATUS = "/api/v3/patients/status/notify"
 
 
 def deep_merge(base, patch):
@@ -205,6 +208,21 @@ class HieCm:
                            "keys": keys, "keyExpiry": parse_iso(expiry), "dateRange": date_range,
                            "pushes": [], "entries": [], "acknowledgement": None, "notifications": []}
         return self._send("hi-request", PATH_HI_REQUEST, hip, body, p, {"transactionId": txn, "consentId": cid})
+
+    # -- ABHA status ---------------------------------------------------------------------------
+    def patient_status_notify(self, p):
+        """The patient deactivated (opted out of) or deleted their ABHA address, or reactivated it:
+        the HIP must drop what ABDM says and answer on-deactivate."""
+        status = p.get("status", "DEACTIVATED")
+        if status not in ("DEACTIVATED", "REACTIVATED", "DELETED"):
+            raise ApiError(400, "SIM-CM", "status is DEACTIVATED | REACTIVATED | DELETED")
+        address = _need(p, "abhaAddress")
+        entry = self.state.abha.get(address)
+        if entry is not None:
+            entry["status"] = "ACTIVE" if status == "REACTIVATED" else status
+        body = {"timestamp": now_iso(), "notification": {"status": status, "patient": {"id": address}}}
+        return self._send("patient-status-notify", PATH_PATIENT_STATUS, self._hip(p), body, p,
+                          {"abhaAddress": address, "status": status})
 
     # -- anything ------------------------------------------------------------------------------
     def send(self, p):

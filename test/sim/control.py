@@ -6,10 +6,12 @@ import time
 from cm_actions import HieCm
 import hiu_pages
 from hiu import transfer_view
+from phr import phr_view
 from sim_http import ApiError, Response
 
 CM_KINDS = {"discover": "discover", "link-init": "link_init", "link-confirm": "link_confirm",
-            "consent-notify": "consent_notify", "hi-request": "hi_request", "send": "send"}
+            "consent-notify": "consent_notify", "hi-request": "hi_request",
+            "patient-status-notify": "patient_status_notify", "send": "send"}
 
 
 def _int(req, name, default=None):
@@ -67,6 +69,7 @@ class Control:
         a("POST", "/_sim/abha", "control-abha-add", self.add_abha)
         a("GET", "/_sim/links", "control-links", self.links)
         a("GET", "/_sim/consents", "control-consents", lambda r: Response(200, list(self.state.consents.values())))
+        a("GET", "/_sim/phr", "control-phr", self.phr)
         for kind in CM_KINDS:
             a("POST", f"/_sim/cm/{kind}", f"control-cm-{kind}", self._cm(kind))
         a("GET", "/_sim/hiu/transfers", "control-hiu-transfers", self.transfers)
@@ -180,6 +183,13 @@ class Control:
             if v is not None:
                 out = [x for x in out if x[key] == v]
         return Response(200, out)
+
+    def phr(self, req):
+        """What the patient's PHR app shows for one ABHA address (phr.py)."""
+        address = req.q("abhaAddress")
+        if not address:
+            raise ApiError(400, "SIM-QUERY", "query parameter abhaAddress is required")
+        return Response(200, phr_view(self.state, address))
 
     def _cm(self, kind):
         method = getattr(self.cm, CM_KINDS[kind])

@@ -83,6 +83,8 @@ class Gateway:
         r("POST", base + "/data-flow/v3/health-information/hip/on-request", "hi-on-request",
           self.hi_on_request)
         r("POST", base + "/data-flow/v3/health-information/notify", "hi-notify", self.hi_notify)
+        r("POST", base + "/hip/v3/link/patient/links/hip/on-deactivate", "patient-status-on-notify",
+          self.patient_status_on_notify)
 
     # -- callbacks -----------------------------------------------------------------------------
     def _callback(self, req, kind, path, hip_id, build):
@@ -480,6 +482,21 @@ class Gateway:
         with self.state.lock:
             t.setdefault("notifications", []).append({"seq": req.record["seq"], "at": time.time(), "notification": n})
         return Response(202, {"status": "Notification is Accepted"})
+
+
+    @gateway_call()
+    def patient_status_on_notify(self, req, rid):
+        """The HIP's answer to an ABHA status notice (NHA M2 v2.8 §8 lists this V3 path)."""
+        body = V.obj(req.json(), "body")
+        d = V.response_ref(body, self.state, ["patient-status-notify"])
+        if "error" in body and body["error"] is not None:
+            V.error_object(body["error"], "error")
+        else:
+            ack = V.obj(V.get(body, "acknowledgement", "", dict), "acknowledgement")
+            V.enum(ack, "status", "acknowledgement", {"OK"})
+        if not self._answer(req, d):
+            raise ApiError(400, "ABDM-9999", "Duplicate on-deactivate for this status notice")
+        return Response(202)
 
 
 def _norm_name(s):

@@ -179,6 +179,14 @@ class SimClient:
     def hi_request(self, **p):
         return self.cm("hi-request", **p)
 
+    def patient_status_notify(self, **p):
+        """status DEACTIVATED (default), REACTIVATED or DELETED for abhaAddress."""
+        return self.cm("patient-status-notify", **p)
+
+    def phr(self, abha_address):
+        """What the patient's PHR app shows for an ABHA address (test/sim/phr.py)."""
+        return self.get("/_sim/phr", abhaAddress=abha_address)
+
     def send(self, path, body, **p):
         return self.cm("send", path=path, body=body, **p)
 
@@ -318,7 +326,7 @@ def _cli(argv):
     p.add_argument("--port-file")
     p.add_argument("command", help="health | config | set-config | requests | deliveries | clear | fault | "
                                    "faults | clear-faults | expire-sessions | mint-link-token | abha | links | "
-                                   "consents | cm | transfers | transfer | hiu-down | hiu-up | gateway-down | gateway-up | "
+                                   "consents | phr | cm | transfers | transfer | hiu-down | hiu-up | gateway-down | gateway-up | "
                                    "get | post")
     p.add_argument("args", nargs="*", help="command arguments; JSON where a body is expected")
     p.add_argument("--route")
@@ -350,6 +358,7 @@ def _cli(argv):
         "abha": lambda: c.post("/_sim/abha", body()) if a.args else c.get("/_sim/abha"),
         "links": lambda: c.links(),
         "consents": lambda: c.consents(),
+        "phr": lambda: c.phr(a.args[0]),
         "cm": lambda: c.post(f"/_sim/cm/{a.args[0]}", body(1)),
         "transfers": lambda: c.hiu_transfers(),
         "transfer": lambda: c.hiu_transfer(a.args[0]),
