@@ -8,7 +8,7 @@ import json
 import textwrap
 import time
 
-WIDTH = 118  # a wire line or table row is cut here
+WIDTH = 140  # a wire line or table row is cut here
 
 
 class StepFailed(Exception):
@@ -73,7 +73,9 @@ def _error(body):
 
 
 def _kv(**fields):
-    return " ".join(f"{k}={v}" for k, v in fields.items() if v not in (None, "", [], {}))
+    def fmt(v):
+        return "[" + ",".join(str(x) for x in v) + "]" if isinstance(v, list) else str(v)
+    return " ".join(f"{k}={fmt(v)}" for k, v in fields.items() if v not in (None, "", [], {}))
 
 
 def abridge(route, body, headers=None):
@@ -88,19 +90,19 @@ def abridge(route, body, headers=None):
     if route == "certs":
         return "the listener fetches the gateway's signing keys (JWKS) to verify its bearer tokens"
     if route == "generate-token":
-        return _kv(abhaAddress=b.get("abhaAddress"), abhaNumber=b.get("abhaNumber"), name=repr(b.get("name")),
-                   gender=b.get("gender"), yearOfBirth=b.get("yearOfBirth"))
+        return _kv(abhaAddress=b.get("abhaAddress"), name=repr(b.get("name")), gender=b.get("gender"),
+                   yearOfBirth=b.get("yearOfBirth"), abhaNumber=b.get("abhaNumber"))
     if route == "on-generate-token":
-        return err or _kv(abhaAddress=b.get("abhaAddress"), linkToken=_jwt(b.get("linkToken")))
+        return err or _kv(linkToken=_jwt(b.get("linkToken")), abhaAddress=b.get("abhaAddress"))
     if route == "link-carecontext":
         tok = {k.lower(): v for k, v in (headers or {}).items()}.get("x-link-token")
-        return _kv(**{"X-LINK-TOKEN": _jwt(tok)}, abhaAddress=b.get("abhaAddress"), patient=repr(_patients(b)))
+        return _kv(patient=_patients(b), **{"X-LINK-TOKEN": _jwt(tok)}, abhaAddress=b.get("abhaAddress"))
     if route in ("on-carecontext", "sms-on-notify", "context-on-notify"):
         return err or _kv(status=repr(b.get("status") or (b.get("acknowledgement") or {}).get("status")))
     if route == "context-notify":
         cc = n.get("careContext") or {}
-        return _kv(patient=(n.get("patient") or {}).get("id"), careContext=cc.get("careContextReference"),
-                   hiTypes=n.get("hiTypes"))
+        return _kv(hiTypes=n.get("hiTypes"), careContext=cc.get("careContextReference"),
+                   patient=(n.get("patient") or {}).get("id"))
     if route == "sms-notify2":
         return _kv(phoneNo=n.get("phoneNo"), hip=(n.get("hip") or {}).get("id"))
     if route == "discover":
@@ -109,9 +111,9 @@ def abridge(route, body, headers=None):
         return _kv(transactionId=_short_id(b.get("transactionId")), id=p.get("id"), name=repr(p.get("name")),
                    gender=p.get("gender"), yearOfBirth=p.get("yearOfBirth"), verified=ids)
     if route == "on-discover":
-        return err or _kv(matchedBy=b.get("matchedBy"), patient=repr(_patients(b)))
+        return err or _kv(matchedBy=b.get("matchedBy"), patient=_patients(b))
     if route == "link-init":
-        return _kv(transactionId=_short_id(b.get("transactionId")), patient=repr(_patients(b)))
+        return _kv(transactionId=_short_id(b.get("transactionId")), patient=_patients(b))
     if route == "hook":
         return _kv(to=b.get("mobile") or b.get("phone") or b.get("to"), message=repr(b.get("message")))
     if route == "on-init":
@@ -124,39 +126,38 @@ def abridge(route, body, headers=None):
         c = b.get("confirmation") or {}
         return _kv(linkRefNumber=_short_id(c.get("linkRefNumber")), token=c.get("token"))
     if route == "on-confirm":
-        return err or _kv(patient=repr(_patients(b)))
+        return err or _kv(patient=_patients(b))
     if route == "consent-notify":
         d = n.get("consentDetail") or {}
         ccs = ",".join(c.get("careContextReference", "?") for c in d.get("careContexts") or [])
-        return _kv(status=n.get("status"), consentId=_short_id(n.get("consentId")),
-                   patient=(d.get("patient") or {}).get("id"), hiTypes=d.get("hiTypes"),
-                   careContexts=f"[{ccs}]" if ccs else None, hiu=(d.get("hiu") or {}).get("id"))
+        return _kv(status=n.get("status"), consentId=_short_id(n.get("consentId")), hiTypes=d.get("hiTypes"),
+                   careContexts=f"[{ccs}]" if ccs else None, hiu=(d.get("hiu") or {}).get("id"),
+                   patient=(d.get("patient") or {}).get("id"))
     if route == "consent-on-notify":
         a = b.get("acknowledgement") or {}
         return err or _kv(consentId=_short_id(a.get("consentId")), status=a.get("status"))
     if route == "hi-request":
         r = b.get("hiRequest") or {}
         dr = r.get("dateRange") or {}
-        return _kv(transactionId=_short_id(b.get("transactionId")), consentId=_short_id((r.get("consent") or {}).get("id")),
-                   dateRange=f"{str(dr.get('from'))[:10]}..{str(dr.get('to'))[:10]}", dataPushUrl=r.get("dataPushUrl"),
-                   keyMaterial=(r.get("keyMaterial") or {}).get("curve"))
+        return _kv(consentId=_short_id((r.get("consent") or {}).get("id")), transactionId=_short_id(b.get("transactionId")),
+                   dateRange=f"{str(dr.get('from'))[:10]}..{str(dr.get('to'))[:10]}",
+                   keyMaterial=(r.get("keyMaterial") or {}).get("curve"), dataPushUrl=r.get("dataPushUrl"))
     if route == "hi-on-request":
         r = b.get("hiRequest") or {}
-        return _kv(sessionStatus=r.get("sessionStatus"), error=err)
+        return " ".join(x for x in (_kv(sessionStatus=r.get("sessionStatus")), err) if x)
     if route == "data-push":
         ents = b.get("entries") or []
         refs = ",".join(sorted({e.get("careContextReference", "?") for e in ents if isinstance(e, dict)}))
         km = b.get("keyMaterial") or {}
         sizes = ",".join(str(e.get("content", "?")).strip("<>").replace(" chars", "") for e in ents if isinstance(e, dict))
+        key = str((km.get("dhPublicKey") or {}).get("keyValue", ""))
         return _kv(page=f"{b.get('pageNumber')}/{b.get('pageCount')}", entries=len(ents) if isinstance(ents, list) else ents,
-                   careContexts=f"[{refs}]", ciphertext=f"{sizes} chars",
-                   dhPublicKey=str((km.get("dhPublicKey") or {}).get("keyValue", ""))[-10:] and
-                   "…" + str((km.get("dhPublicKey") or {}).get("keyValue", ""))[-10:],
-                   nonce=str(km.get("nonce", ""))[:10] + "…")
+                   careContexts=f"[{refs}]", content=f"{sizes}chars", dhPublicKey="…" + key[-8:],
+                   nonce=str(km.get("nonce", ""))[:8] + "…")
     if route == "hi-notify":
         s = n.get("statusNotification") or {}
-        per = ",".join(f"{r.get('careContextReference')}:{r.get('hiStatus')}" for r in s.get("statusResponses") or [])
-        return _kv(sessionStatus=s.get("sessionStatus"), statusResponses=f"[{per}]")
+        per = " ".join(f"{r.get('careContextReference')}={r.get('hiStatus')}" for r in s.get("statusResponses") or [])
+        return f"{s.get('sessionStatus')} {per}".strip()
     # Anything else: its scalar top-level fields.
     return err or _kv(**{k: v for k, v in b.items() if isinstance(v, (str, int, float)) and k != "timestamp"})
 
@@ -276,25 +277,25 @@ class Story:
             if route.startswith("control"):
                 continue
             if r.get("server") == "hiu":
-                who, route = "HIP → HIU    ", "data-push"
+                who, route = "HIP→HIU", "data-push"
             elif route == "hook":
-                who = "HIP → SMS    "
+                who = "HIP→SMS"
             else:
-                who = "HIP → gateway"
+                who = "HIP→GW "
             out.append({"seq": r["seq"], "t": r.get("time"), "who": who, "method": r.get("method"),
                         "path": r.get("relPath") or r.get("path"), "status": r.get("status"), "route": route,
                         "body": r.get("body"), "headers": r.get("headers"), "callbacks": r.get("callbacks"),
                         "requestId": r.get("requestId")})
         for d in self.c.deliveries(since=since):
             kind = d.get("kind") or ""
-            sender = "CM" if kind in ("discover", "link-init", "link-confirm", "consent-notify", "hi-request") else "gateway"
+            sender = "CM" if kind in ("discover", "link-init", "link-confirm", "consent-notify", "hi-request") else "GW"
             out.append({"seq": d["seq"], "t": d.get("deliveredAt") or d.get("createdAt"),
-                        "who": f"{sender} → HIP".ljust(13), "method": "POST", "path": d.get("path"),
+                        "who": f"{sender}→HIP".ljust(7), "method": "POST", "path": d.get("path"),
                         "status": d.get("status"), "route": DELIVERY_ROUTE.get(kind, kind), "body": d.get("body"),
                         "headers": None, "response": d.get("response"), "requestId": d.get("requestId")})
         return sorted(out, key=lambda m: m["seq"])
 
-    def settle(self, since=None, timeout=5.0):
+    def settle(self, since=None, timeout=3.0):
         """The step's messages once the outbox has sent everything (the HIP's answers included) and
         every callback the gateway owes for them has been delivered."""
         deadline = time.monotonic() + timeout
@@ -306,8 +307,8 @@ class Story:
                     continue
             msgs = self.messages(since)
             owed = {cb for m in msgs for cb in (m.get("callbacks") or [])}
-            done = {m["requestId"] for m in msgs if m["who"].startswith(("gateway", "CM")) and m["status"] is not None}
-            pending = [m for m in msgs if m["who"].startswith(("gateway", "CM")) and m["status"] is None]
+            done = {m["requestId"] for m in msgs if m["who"].strip().endswith("→HIP") and m["status"] is not None}
+            pending = [m for m in msgs if m["who"].strip().endswith("→HIP") and m["status"] is None]
             if (owed <= done and not pending) or time.monotonic() > deadline:
                 return msgs
             time.sleep(0.02)
@@ -316,6 +317,10 @@ class Story:
         msgs = self.settle(since)
         self.seq = max([m["seq"] for m in msgs] + [self.seq])
         print()
+        if not getattr(self, "legend_shown", False):
+            self.legend_shown = True
+            label += ("   (GW = the ABDM gateway, CM = the consent manager, HIU = the health-information user, "
+                      "SMS = the hospital's SMS gateway; +s since the step's first write)")
         print(f"    {label}:")
         if not msgs:
             print("         (nothing)")
@@ -353,6 +358,10 @@ class Story:
                 self.took(what)
                 return last
             time.sleep(interval)
+        try:  # what did happen, for the reader of the failure
+            self.wire(label="wire so far")
+        except Exception:  # noqa: BLE001
+            pass
         raise StepFailed(f"step {self.n} ({self.title}): {what}: not reached within {timeout:.0f} s (last seen: {last!r})")
 
     def took(self, what):

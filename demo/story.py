@@ -106,7 +106,8 @@ def story(env):
         raise StepFailed("a forged call was accepted")
     except urllib.error.HTTPError as e:
         s.check(e.code == 401, f"a forged call got {e.code}, not 401")
-        print(f"         forged → HIP  POST /api/v3/consent/request/hip/notify {e.code}  {e.read().decode()[:70]}…")
+        err = json.loads(e.read()).get("error", {})
+        print(f"         forged→HIP POST /api/v3/consent/request/hip/notify {e.code}  error {err.get('code')} {err.get('message')}")
     s.done()
 
     # ---------------------------------------------------------------------------------------------
