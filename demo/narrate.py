@@ -243,7 +243,7 @@ class Story:
             return
         cols = cols or list(rows[0].keys())
         pad = " " * indent
-        cells = [[_cut(_one_line(_cell(r.get(c))), 44) for c in cols] for r in rows[:limit]]
+        cells = [[_cut(_one_line(_cell(r.get(c))), 60) for c in cols] for r in rows[:limit]]
         widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
         if sum(widths) + 3 * (len(cols) - 1) > WIDTH - indent and len(rows) <= 2:
             # Too wide for a line: one "column: value" line each, like psql's \x.

@@ -179,7 +179,8 @@ def story(env):
 
     # ---------------------------------------------------------------------------------------------
     s.step("User-initiated linking: discovery, link init with an OTP, confirm",
-           "Ravi opens his PHR app and looks for his records at City General Hospital. The HMIS does nothing: the "
+           "Ravi got the SMS of step 6, makes an ABHA address and looks for his records at City General Hospital in "
+           "his PHR app. The HMIS does nothing: the "
            "extension matches him (mobile + gender + year of birth + a fuzzy name: he typed 'Ravi Kumaar'), offers the unlinked visit, texts an "
            "OTP through the hospital's SMS gateway (hashed at rest) and links on the right OTP.")
     s.start_clock()
@@ -201,6 +202,8 @@ def story(env):
           clock=False)
     s.check(q1(db, "SELECT link_status FROM abdm_hip.link_status(%s, 'MRN-1002')", HIP)["link_status"] == "linked",
             "MRN-1002 not linked after on-confirm")
+    s.say("The HMIS sees the ABHA address the visit is linked to in link_status(); the patient row itself is the HMIS's "
+          "and is not changed.")
     s.done()
 
     # ---------------------------------------------------------------------------------------------
