@@ -343,8 +343,9 @@ class Story:
         return msgs
 
     # -- outcomes ----------------------------------------------------------------------------------
-    def outcome(self, what, probe, timeout=30.0, interval=0.02):
-        """Waits until probe() is truthy; the step's time runs from its first write to now."""
+    def outcome(self, what, probe, timeout=30.0, interval=0.02, since=None):
+        """Waits until probe() is truthy; the step's time runs from its first write (or `since`,
+        a time.monotonic()) to now."""
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -355,7 +356,7 @@ class Story:
                 if isinstance(e, StepFailed):
                     raise
             if last and not isinstance(last, Exception):
-                self.took(what)
+                self.took(what, since)
                 return last
             time.sleep(interval)
         try:  # what did happen, for the reader of the failure
@@ -364,11 +365,13 @@ class Story:
             pass
         raise StepFailed(f"step {self.n} ({self.title}): {what}: not reached within {timeout:.0f} s (last seen: {last!r})")
 
-    def took(self, what):
-        dt = time.monotonic() - (self.t0 if self.t0 is not None else time.monotonic())
-        if self.timings and self.timings[-1][0] == self.n:
-            self.timings.pop()
-        self.timings.append((self.n, self.title, dt))
+    def took(self, what, since=None):
+        start = since if since is not None else self.t0 if self.t0 is not None else time.monotonic()
+        dt = time.monotonic() - start
+        if since is None:
+            if self.timings and self.timings[-1][0] == self.n:
+                self.timings.pop()
+            self.timings.append((self.n, self.title, dt))
         self.outcomes.append(f"    ✔ {what}: {dt:.2f} s")
 
     def done(self):

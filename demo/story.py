@@ -342,17 +342,34 @@ def story(env):
     s.sql("SELECT abdm_hip.announce_history(%s) AS announced", HIP)
     progress_q = """SELECT announced, queued, in_progress, linked, failed, blocked, rate, time_left
                     FROM abdm_hip.history_progress WHERE hip_id = %s"""
-    print()
-    with db.cursor() as cur:
-        print(f"    sql> {' '.join(cur.mogrify(progress_q, (HIP,)).decode().split())}   -- every second:")
     samples = []
 
-    def done_yet():
+    def sample():
         row = q1(db, progress_q, HIP)
         if not samples or time.monotonic() - samples[-1][0] >= 1.0 or row["linked"] == HISTORY_PATIENTS:
             samples.append((time.monotonic(), row))
+        return row
+    while time.monotonic() - s.t0 < 1.0:
+        sample()
+        time.sleep(0.05)
+    s.say("A second into the backfill Hina comes back for a follow-up; her new visit does not wait behind the history:")
+    t_new = time.monotonic()
+    s.sql("""INSERT INTO abdm_hip.care_context (hip_id, patient_ref, reference, display, hi_types, visit_at)
+             VALUES (%s, 'MRN-1001', 'OPD-2024-06-10', 'OPD follow-up 10 Jun 2024', '{Prescription}', '2024-06-10 09:30+05:30')""",
+          HIP, clock=False)
+    s.outcome("the new visit linked", lambda: sample() and q1(
+        db, "SELECT link_status = 'linked' AS ok FROM abdm_hip.link_status(%s, 'MRN-1001') WHERE care_context_ref = 'OPD-2024-06-10'",
+        HIP)["ok"], since=t_new, timeout=15)
+    waiting = sample()
+    s.outcomes[-1] += f" (past visits still queued or in progress then: {waiting['queued'] + waiting['in_progress']})"
+    print()
+    with db.cursor() as cur:
+        print(f"    sql> {' '.join(cur.mogrify(progress_q, (HIP,)).decode().split())}   -- every second:")
+
+    def done_yet():
+        row = sample()
         return row["linked"] == HISTORY_PATIENTS and row
-    final = s.outcome(f"{HISTORY_PATIENTS} past visits linked", done_yet, timeout=60, interval=0.1)
+    final = s.outcome(f"{HISTORY_PATIENTS} past visits linked, from announce_history()", done_yet, timeout=60, interval=0.1)
     rows = [dict(at=f"+{t - s.t0:.1f} s", **row) for t, row in samples]
     s.table(rows)
     s.check((final["failed"], final["blocked"]) == (0, 0), f"history: {final['failed']} failed, {final['blocked']} blocked")
