@@ -8,6 +8,8 @@ import json
 import textwrap
 import time
 
+import psycopg2.extras
+
 WIDTH = 140  # a wire line or table row is cut here
 
 
@@ -162,13 +164,6 @@ def abridge(route, body, headers=None):
     return err or _kv(**{k: v for k, v in b.items() if isinstance(v, (str, int, float)) and k != "timestamp"})
 
 
-# Kinds of the simulator's deliveries → the names abridge() knows.
-DELIVERY_ROUTE = {"on-generate-token": "on-generate-token", "on-carecontext": "on-carecontext",
-                  "context-on-notify": "context-on-notify", "sms-on-notify": "sms-on-notify",
-                  "discover": "discover", "link-init": "link-init", "link-confirm": "link-confirm",
-                  "consent-notify": "consent-notify", "hi-request": "hi-request"}
-
-
 class Story:
     def __init__(self, db, sim):
         self.db, self.c = db, sim
@@ -181,7 +176,6 @@ class Story:
 
     # -- structure ---------------------------------------------------------------------------------
     def step(self, title, *about):
-        self._end_step()
         self.n += 1
         self.title = title
         self.outcomes = []
@@ -189,13 +183,10 @@ class Story:
         self.seq = self._last_seq()
         print()
         print(f"{self.n:>2}. {title}")
-        print("    " + "─" * (len(title) + 0))
+        print("    " + "─" * len(title))
         for line in about:
             for w in textwrap.wrap(line, WIDTH - 4):
                 print("    " + w)
-
-    def _end_step(self):
-        pass
 
     def say(self, text):
         for w in textwrap.wrap(text, WIDTH - 4):
@@ -226,15 +217,16 @@ class Story:
             print(("    sql> " if i == 0 else "         ") + line)
         if clock:
             self.start_clock()
-        import psycopg2.extras
         with self.db.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
             cur.execute(text)
             out = cur.fetchall() if cur.description else []
             status = cur.statusmessage
         if rows and out:
             self.table(out, show, limit=limit)
-        elif rows and not out and cur.description is None:
+        elif rows and cur.description is None:
             print("         " + status)
+        elif rows:
+            print("         (0 rows)")
         return out
 
     def table(self, rows, cols=None, limit=12, indent=9):
@@ -291,7 +283,7 @@ class Story:
             sender = "CM" if kind in ("discover", "link-init", "link-confirm", "consent-notify", "hi-request") else "GW"
             out.append({"seq": d["seq"], "t": d.get("deliveredAt") or d.get("createdAt"),
                         "who": f"{sender}→HIP".ljust(7), "method": "POST", "path": d.get("path"),
-                        "status": d.get("status"), "route": DELIVERY_ROUTE.get(kind, kind), "body": d.get("body"),
+                        "status": d.get("status"), "route": kind, "body": d.get("body"),
                         "headers": None, "response": d.get("response"), "requestId": d.get("requestId")})
         return sorted(out, key=lambda m: m["seq"])
 

@@ -22,7 +22,7 @@ import urllib.request
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "test", "e2e"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import CLIENT_ID, CLIENT_SECRET, HIP, Env, gateway_issuer, q, q1  # noqa: E402
+from harness import CLIENT_ID, CLIENT_SECRET, HIP, Env, gateway_issuer, q1  # noqa: E402
 from narrate import StepFailed, Story  # noqa: E402
 
 HISTORY_PATIENTS = 30
