@@ -13,9 +13,8 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from harness import HIP, ROOT, q, q1, wait_until  # noqa: E402,F401  (re-exported for the cases)
+from harness import HIP, ROOT, q, q1, record_input, wait_until  # noqa: E402,F401  (re-exported for the cases)
 
-RECORDS = os.path.join(ROOT, "test", "data", "fhir", "records")
 HI_TYPES = ["OPConsultation", "Prescription", "DiagnosticReport", "DischargeSummary",
             "ImmunizationRecord", "HealthDocumentRecord", "WellnessRecord", "Invoice"]
 
@@ -83,15 +82,6 @@ def add_care_context(db, patient_ref, reference, hi_types, visit_at="2024-03-14 
     q(db, """INSERT INTO abdm_hip.care_context (hip_id, patient_ref, reference, display, hi_types, visit_at, link_pending)
              VALUES (%s, %s, %s, %s, %s, %s, %s)""", HIP, patient_ref, reference, display, hi_types, visit_at, link_pending)
 
-
-def record_input(hi_type, patient_ref, date):
-    """The sample HMIS record of an HI type (docs/fhir-record.md), for this patient and date."""
-    with open(os.path.join(RECORDS, f"{hi_type}.json")) as f:
-        rec = json.load(f)
-    rec["patient"]["ref"] = patient_ref
-    rec["document"]["date"] = date
-    rec["document"].pop("id", None)
-    return rec
 
 
 def add_record(db, care_context_ref, hi_type, patient_ref, recorded_at):

@@ -26,6 +26,20 @@ CLIENT_ID = "SBX_E2E"
 CLIENT_SECRET = "e2e-client-secret"
 
 
+RECORDS = os.path.join(ROOT, "test", "data", "fhir", "records")
+
+
+def record_input(hi_type, patient_ref, date):
+    """The sample HMIS record of an HI type (docs/fhir-record.md: test/data/fhir/records), for
+    this patient and date, without its document id (fhir_document derives one)."""
+    with open(os.path.join(RECORDS, f"{hi_type}.json")) as f:
+        rec = json.load(f)
+    rec["patient"]["ref"] = patient_ref
+    rec["document"]["date"] = date
+    rec["document"].pop("id", None)
+    return rec
+
+
 def connect():
     conn = psycopg2.connect("")  # PGHOST, PGPORT, PGUSER, PGDATABASE from test/run-all
     conn.autocommit = True

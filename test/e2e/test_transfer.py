@@ -9,21 +9,11 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import HIP, ROOT, Env, anon_rss_kb, q, q1, restart_cluster, run, wait_until  # noqa: E402
+from harness import HIP, ROOT, Env, anon_rss_kb, q, q1, RECORDS, record_input, restart_cluster, run, wait_until  # noqa: E402
 import base64
 import threading
 
 ENV = None
-RECORDS = os.path.join(ROOT, "test", "data", "fhir", "records")
-
-
-def record_input(hi_type, patient_ref, date):
-    with open(os.path.join(RECORDS, f"{hi_type}.json")) as f:
-        rec = json.load(f)
-    rec["patient"]["ref"] = patient_ref
-    rec["document"]["date"] = date
-    rec["document"].pop("id", None)
-    return rec
 
 
 def add_record(db, cc_ref, hi_type, patient_ref, recorded_at):
