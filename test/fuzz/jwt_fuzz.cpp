@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -88,6 +89,10 @@ bool is_b64token_char(char c) {
          c == '_' || c == '~' || c == '+' || c == '/' || c == '=';
 }
 
+bool is_base64url_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
 void check_verdict(std::string_view token, const JwtResult& r, const JwtPolicy& policy) {
   if (r.ok()) {
     FUZZ_ASSERT(r.reason.empty() && r.claims.is_object(), "a verified token has claims and no reason");
@@ -101,11 +106,14 @@ void check_verdict(std::string_view token, const JwtResult& r, const JwtPolicy& 
   for (const char c : r.reason)
     FUZZ_ASSERT(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f, "no control character in the reason: " + r.reason);
   // The token's payload and signature never reach a log line (jwt.hpp), unless the fuzzer copied
-  // them into the kid, alg or iss that may.
+  // them into the kid, alg or iss that may. Only a base64url part can be a real payload or
+  // signature; any other text is refused with a fixed reason, which the fuzzer can copy into a part
+  // ("a.x.parts are not non-empty base64url" once broke a check that looked at every part).
   const size_t d1 = token.find('.'), d2 = d1 == std::string_view::npos ? d1 : token.find('.', d1 + 1);
   if (d2 != std::string_view::npos) {
     for (const std::string_view part : {token.substr(d1 + 1, d2 - d1 - 1), token.substr(d2 + 1)}) {
-      if (part.size() < 24 || r.kid.find(part) != std::string::npos || r.alg.find(part) != std::string::npos) continue;
+      if (part.size() < 24 || !std::all_of(part.begin(), part.end(), is_base64url_char)) continue;
+      if (r.kid.find(part) != std::string::npos || r.alg.find(part) != std::string::npos) continue;
       if (r.reason.find("iss") != std::string::npos) continue;
       FUZZ_ASSERT(r.reason.find(part) == std::string::npos, "a part of the token is in the reason: " + r.reason);
     }
