@@ -271,6 +271,22 @@ class ShareLedger(PagedBase):
         self.assertEqual(q1(self.db, "SELECT abdm_hip.purge_share_ledger() AS n")["n"], 0)
         self.assertEqual(q1(self.db, "SELECT count(*) AS n FROM abdm_hip.share_ledger WHERE consent_id = %s",
                             cid)["n"], 3)
+        # The retention decides: of two old rows (as if written years ago), the one past
+        # share_ledger_retention_days (1095) is purged, the one inside it stays and cannot be deleted.
+        old = q1(self.db, """WITH o AS (
+                INSERT INTO abdm_hip.share_ledger (hip_id, consent_id, patient_refs, transaction_id, page_number,
+                    page_count, care_context_refs, entry_checksums, bytes, outcome, shared_at)
+                SELECT %s, gen_random_uuid(), '{SL-OLD}', gen_random_uuid(), 1, 1, '{OLD-1}', '{x}', 1, 'pushed',
+                       now() - make_interval(days => d) FROM unnest('{1100,1000}'::int[]) AS d RETURNING id, shared_at)
+              SELECT array_agg(id ORDER BY shared_at) AS ids FROM o""", HIP)["ids"]
+        self.assertEqual(q1(self.db, "SELECT abdm_hip.purge_share_ledger() AS n")["n"], 1)
+        self.assertEqual([r["id"] for r in q(self.db, "SELECT id FROM abdm_hip.share_ledger WHERE id = ANY(%s)", old)],
+                         [old[1]], "the row past the retention went, the younger one stayed")
+        with self.assertRaises(psycopg2.Error) as e:
+            q(self.db, "DELETE FROM abdm_hip.share_ledger WHERE id = %s", old[1])
+        self.assertEqual(e.exception.pgcode, "42501")
+        self.assertEqual(q1(self.db, "SELECT count(*) AS n FROM abdm_hip.share_ledger WHERE consent_id = %s",
+                            cid)["n"], 3)
         # The HMIS reads the view; it cannot write the ledger or read it bypassing the view.
         with self.db.cursor() as cur:
             cur.execute("SET ROLE abdm_hip_app")
