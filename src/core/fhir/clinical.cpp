@@ -58,8 +58,8 @@ json quantity(double value, Fields& f) {
   // qty-3: a unit code needs its system; the record's unit_code is always UCUM.
   if (auto code = f.opt_str("unit_code")) {
     q["system"] = kUcum;
-    q["code"] = *code;
-    if (!q.contains("unit")) q["unit"] = *code;
+    q["code"] = check_code(*code, f.at("unit_code"));
+    if (!q.contains("unit")) q["unit"] = q["code"];
   }
   return q;
 }

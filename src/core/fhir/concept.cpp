@@ -2,6 +2,7 @@
 
 #include "core/fhir/record_reader.hpp"
 #include "core/fhir/record_types.hpp"
+#include "core/fhir/values.hpp"
 #include "core/util/error.hpp"
 
 namespace abdm::fhir {
@@ -23,7 +24,7 @@ json read_concept(const json& v, const std::string& path, unsigned allowed, cons
   Fields f(v, path, {"system", "code", "display", "text"});
   json out = json::object();
   if (f.has("system") || f.has("code") || f.has("display")) {
-    std::string system = f.str("system");
+    std::string system = check_uri(f.str("system"), f.at("system"));
     if (system == "snomed") system = kSnomed;
     else if (system == "loinc") system = kLoinc;
     else if (system == "icd10") system = kIcd10;
@@ -38,7 +39,7 @@ json read_concept(const json& v, const std::string& path, unsigned allowed, cons
       throw Error(sqlstate::kInvalidParameter, f.at("system"), "must be " + list + (*why ? std::string(" (") + why + ")" : ""));
     }
     // Every NRCES profile that constrains a coding requires code and display together.
-    out["coding"] = json::array({coding(system, f.str("code"), f.str("display"))});
+    out["coding"] = json::array({coding(system, check_code(f.str("code"), f.at("code")), f.str("display"))});
   }
   if (auto text = f.opt_str("text")) out["text"] = *text;
   if (out.empty()) throw Error(sqlstate::kNotNull, path, "needs text or system+code+display");

@@ -26,6 +26,11 @@ bool base64_starts_with(const std::string& data, std::string_view magic);
 std::string check_mime_type(const std::string& v, const std::string& path);
 // A caller-given resource id: must be a UUID because fullUrls are urn:uuid:.
 std::string check_uuid(const std::string& v, const std::string& path);
+// FHIR `code` (R4 §2.24: [^\s]+(\s[^\s]+)*): whitespace around it is removed (the padding of a
+// char(n) column), whitespace inside it may only be single; anything else is an error.
+std::string check_code(const std::string& v, const std::string& path);
+// FHIR `uri` (R4 §2.24: \S*): surrounding whitespace removed, none inside.
+std::string check_uri(const std::string& v, const std::string& path);
 // `v` must be one of `allowed`; the error lists them.
 std::string check_one_of(const std::string& v, const std::string& path, std::initializer_list<std::string_view> allowed);
 // Money: finite, >= 0, at most two decimals (paise). Returned in paise.
