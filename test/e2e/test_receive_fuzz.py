@@ -110,7 +110,12 @@ def random_value(rng, depth=0):
 
 
 def paths(doc, prefix=()):
+    # Not below depth 20: a deep nest random_value made is a leaf to later mutations, which could
+    # otherwise put one nest inside another (1,000 levels: a RecursionError here, seed-
+    # dependent, before any call was made).
     out = [prefix]
+    if len(prefix) >= 20:
+        return out
     if isinstance(doc, dict):
         for k, v in doc.items():
             out += paths(v, prefix + (k,))
