@@ -5,6 +5,7 @@
 
 #include "core/abdm/error_reply.hpp"
 #include "core/abdm/uuid.hpp"
+#include "core/util/text.hpp"
 
 namespace abdm::proto {
 namespace {
@@ -19,13 +20,6 @@ bool same_name(std::string_view a, std::string_view b) {
     if (x != y) return false;
   }
   return true;
-}
-
-std::string trim(std::string s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
 }
 
 [[noreturn]] void access_denied(const char* header) {
@@ -44,8 +38,8 @@ std::optional<std::string> find_header(const nlohmann::json& headers, std::strin
   if (!headers.is_object()) return std::nullopt;
   for (const auto& [key, value] : headers.items()) {
     if (!same_name(key, name)) continue;
-    if (value.is_string()) return trim(value.get<std::string>());
-    if (value.is_array() && !value.empty() && value[0].is_string()) return trim(value[0].get<std::string>());
+    if (value.is_string()) return std::string(text::trim(value.get<std::string>()));
+    if (value.is_array() && !value.empty() && value[0].is_string()) return std::string(text::trim(value[0].get<std::string>()));
     return std::string{};  // present but not text: treated as blank
   }
   return std::nullopt;

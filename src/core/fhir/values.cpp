@@ -5,6 +5,7 @@
 
 #include "core/fhir/uuid.hpp"
 #include "core/util/error.hpp"
+#include "core/util/text.hpp"
 
 namespace abdm::fhir {
 namespace {
@@ -107,32 +108,19 @@ std::string check_uuid(const std::string& v, const std::string& path) {
   return lower;
 }
 
-namespace {
-
-bool ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
-std::string trimmed(const std::string& v) {
-  size_t b = 0, e = v.size();
-  while (b < e && ascii_space(v[b])) ++b;
-  while (e > b && ascii_space(v[e - 1])) --e;
-  return v.substr(b, e - b);
-}
-
-}  // namespace
-
 std::string check_code(const std::string& v, const std::string& path) {
-  std::string c = trimmed(v);
+  std::string c(text::trim(v));
   if (c.empty()) throw Error(sqlstate::kInvalidParameter, path, "must not be blank");
   for (size_t i = 1; i < c.size(); ++i)
-    if (ascii_space(c[i]) && ascii_space(c[i - 1]))
+    if (text::is_space(c[i]) && text::is_space(c[i - 1]))
       throw Error(sqlstate::kInvalidParameter, path, "a code holds single spaces only (FHIR code)");
   return c;
 }
 
 std::string check_uri(const std::string& v, const std::string& path) {
-  std::string u = trimmed(v);
+  std::string u(text::trim(v));
   for (char ch : u)
-    if (ascii_space(ch)) throw Error(sqlstate::kInvalidParameter, path, "must be a URI without spaces (FHIR uri)");
+    if (text::is_space(ch)) throw Error(sqlstate::kInvalidParameter, path, "must be a URI without spaces (FHIR uri)");
   return u;
 }
 

@@ -34,13 +34,6 @@ bool has_crlf(std::string_view s) noexcept {
   return s.find_first_of("\r\n") != std::string_view::npos;
 }
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
 // Response headers a caller acts on: Retry-After (429/503 backoff) and Content-Type.
 bool kept_response_header(std::string_view name) noexcept {
   return iequals(name, "retry-after") || iequals(name, "content-type");
@@ -125,9 +118,9 @@ static size_t abdm_net_header_cb(char* data, size_t size, size_t nmemb, void* us
     }
     const auto colon = line.find(':');
     if (colon == std::string_view::npos) return n;
-    const auto name = trim(line.substr(0, colon));
+    const auto name = text::trim(line.substr(0, colon));
     if (kept_response_header(name))
-      t->result.headers.push_back({std::string(name), std::string(trim(line.substr(colon + 1)))});
+      t->result.headers.push_back({std::string(name), std::string(text::trim(line.substr(colon + 1)))});
     return n;
   } catch (...) {
     return 0;

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "core/util/text.hpp"
+
 namespace abdm {
 namespace {
 
@@ -9,7 +11,6 @@ using nlohmann::json;
 
 constexpr int kMaxDepth = 4;  // a list of envelopes is depth 2; deeper nesting is not an envelope
 
-bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
 
 std::string message_text(const json& obj) {
@@ -84,8 +85,7 @@ void collect(const json& v, int depth, std::vector<GatewayError>& out) {
 }  // namespace
 
 std::string normalize_error_code(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  s = text::trim(s);
   // "ABDM-<digits>" followed by anything: the prefix and the digits.
   if (s.size() > 5 && std::toupper(static_cast<unsigned char>(s[0])) == 'A' &&
       std::toupper(static_cast<unsigned char>(s[1])) == 'B' && std::toupper(static_cast<unsigned char>(s[2])) == 'D' &&
@@ -99,7 +99,7 @@ std::string normalize_error_code(std::string_view s) {
   while (i < s.size() && is_digit(s[i])) ++i;
   if (i > 0) {
     std::size_t j = i;
-    while (j < s.size() && (s[j] == ':' || s[j] == '.' || is_space(s[j]))) ++j;
+    while (j < s.size() && (s[j] == ':' || s[j] == '.' || text::is_space(s[j]))) ++j;
     if (j == s.size()) return std::string(s.substr(0, i));
   }
   return std::string(s);

@@ -22,4 +22,17 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+// ASCII whitespace as isspace() has it in the C locale (space, \t, \n, \v, \f, \r), whatever
+// the process's locale: header values, error codes and FHIR codes are trimmed of these only.
+constexpr bool is_space(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+// `s` without the ASCII whitespace around it.
+constexpr std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
 }  // namespace abdm::text
