@@ -2,6 +2,8 @@
 """Reads what one test runner left behind and prints its count the one way test/run-all adds up:
 
     skip: <test>: <reason>          one line per skipped test
+    fail: <what>                    one line per failed check the runner named, with its first
+                                    detail, so the end of the output says what failed
     note: <text>                    why a count is not what the runner claimed
     <passed> <failed> <skipped>     the last line
 
@@ -39,7 +41,8 @@ def ctest(junit_path, status):
             skips.append((name, m.group(1).strip() if m else st))
         else:
             failed += 1
-    return finish(passed, failed, skips, notes, status)
+            notes.append(f'failed: {name}')
+    return finish(passed, failed, skips, notes[:MAX_FAILS], status)
 
 
 def regress(log_path, status, schedule):
@@ -76,6 +79,7 @@ def summary(log_path, status):
     except OSError as e:
         return 0, 1, [], [f'no log ({e})']
     found = None
+    fails = failures(lines)
     for line in lines:
         m = SUMMARY.match(line.strip())
         if m:
@@ -84,12 +88,44 @@ def summary(log_path, status):
         if s:
             skips.append((s.group(1), s.group(2)))
     if not found:
-        return 0, 1, skips, ['no "N passed, N failed" line: the runner did not finish']
+        return 0, 1, skips, fails + ['no "N passed, N failed" line: the runner did not finish']
     p, f, s = int(found.group(1)), int(found.group(2)), int(found.group(3) or 0)
     if s != len(skips):
         notes.append(f'{s} skipped but {len(skips)} skip lines')
         f += 1
-    return finish(p, f, skips, notes, status)
+    return finish(p, f, skips, fails + notes, status)
+
+
+# A failed check as our scripts print it (test/lib/check.sh: "FAIL what" and indented detail;
+# the certification suite: "FAIL CASE: reason") or as unittest does ("FAIL: test (...)" or
+# "ERROR: test (...)", then a traceback whose last line is the exception).
+CHECK_FAIL = re.compile(r'^\s*FAIL (.+)$')
+UNITTEST_FAIL = re.compile(r'^(?:FAIL|ERROR): (\S+)')
+EXCEPTION = re.compile(r'^\s*(\w+(?:Error|Exception|Exit)\b.*)$')
+MAX_FAILS, MAX_LEN = 6, 1800  # room for a fuzz input of 1 KB in base64
+
+
+def failures(lines):
+    """The failed checks a log names, each with its first detail line, as notes."""
+    out = []
+    for i, line in enumerate(lines):
+        m = CHECK_FAIL.match(line)
+        if m:
+            details = []
+            for d in lines[i + 1:i + 3]:
+                if not d.startswith('       ') or not d.strip():
+                    break
+                details.append(d.strip())
+            detail = ' | '.join(details)
+            out.append(m.group(1) + (f' — {detail}' if detail else ''))
+            continue
+        m = UNITTEST_FAIL.match(line)
+        if m:
+            rest = lines[i + 2:]  # past the "-----" under the header
+            end = next((j for j, d in enumerate(rest) if d.startswith('-----') or d.startswith('=====')), len(rest))
+            cause = next((e.group(1) for e in map(EXCEPTION.match, reversed(rest[:end])) if e), '')
+            out.append(m.group(1) + (f' — {cause}' if cause else ''))
+    return [('failed: ' + f)[:MAX_LEN] for f in out[:MAX_FAILS]]
 
 
 def finish(passed, failed, skips, notes, status):
