@@ -8,6 +8,10 @@
 #                                                 (make installcheck there; schedule from REGRESS;
 #                                                  or isolationcheck print-isolation build-isolation)
 #   abdm_stage_script NAME LOG COMMAND...         (a script that ends with "N passed, N failed")
+#   abdm_stage_ctest_run DIR, abdm_stage_ctest_count NAME DIR,
+#   abdm_stage_script_run LOG COMMAND..., abdm_stage_script_count NAME LOG
+#                                                 (the same stages in two halves: run in the
+#                                                  background, count when it is done)
 #   abdm_stage_scripts NAME GLOB LOG_DIR          (each file of GLOB, and a failure when none)
 #   abdm_stage_error NAME WHY                     (a stage that could not run: one failure)
 #   abdm_stage_report                             prints the table, skips and the final line
@@ -47,10 +51,22 @@ abdm_stage_error() {
 }
 
 abdm_stage_ctest() {
-  local name=$1 dir=$2 rc
+  abdm_stage_ctest_run "$2"
+  abdm_stage_ctest_count "$1" "$2"
+}
+
+# The two halves of a stage, for a stage run in the background (test/run-all's sanitizer lane):
+# the run leaves its log and exit status (LOG.rc) and prints nothing; the count prints and adds.
+abdm_stage_ctest_run() {
+  local dir=$1
   rm -f "$dir/ctest-junit.xml"
   (cd "$dir" && ctest -j"$(nproc)" --timeout 600 --output-on-failure --output-junit ctest-junit.xml) >"$dir/ctest.log" 2>&1
-  rc=$?
+  echo $? >"$dir/ctest.log.rc"
+}
+
+abdm_stage_ctest_count() {
+  local name=$1 dir=$2 rc
+  rc=$(cat "$dir/ctest.log.rc" 2>/dev/null || echo 1)
   tail -n 3 "$dir/ctest.log" | sed 's/^/   /'
   [[ $rc -ne 0 ]] && grep -E "\*\*\*Failed|FAILED" "$dir/ctest.log" | head -20
   abdm_stage_count "$name" ctest "$dir/ctest-junit.xml" "$rc"
@@ -70,10 +86,22 @@ abdm_stage_regress() {
 }
 
 abdm_stage_script() {
-  local name=$1 log=$2 rc; shift 2
+  local name=$1; shift
+  abdm_stage_script_run "$@"
+  abdm_stage_script_count "$name" "$1"
+}
+
+abdm_stage_script_run() {
+  local log=$1 rc; shift
   timeout --kill-after=30 "$ABDM_STAGE_TIMEOUT" "$@" >"$log" 2>&1
   rc=$?
   [[ $rc -eq 124 ]] && echo "timed out after $ABDM_STAGE_TIMEOUT s" >>"$log"
+  echo "$rc" >"$log.rc"
+}
+
+abdm_stage_script_count() {
+  local name=$1 log=$2 rc
+  rc=$(cat "$log.rc" 2>/dev/null || echo 1)
   tail -n 15 "$log" | sed 's/^/   /'
   abdm_stage_count "$name" summary "$log" "$rc"
 }
