@@ -12,6 +12,8 @@
 --   abdm_hip.cancel_history(hip_id)                  what is still queued is not announced
 --   abdm_hip.history_progress                        queued, linked, failed, blocked, rate, time left
 --   abdm_hip.link_blocks                             ABHA addresses ABDM blocked (ABDM-1027)
+--   abdm_hip.rate_limits                             each endpoint's configured and current rate,
+--                                                    and the throttle answers (ABDM-1022, 429)
 
 CREATE OR REPLACE FUNCTION abdm_hip.announce_history(hip_id text, since timestamptz DEFAULT NULL,
                                                      until timestamptz DEFAULT NULL)
@@ -215,3 +217,31 @@ SELECT h.hip_id, h.patient_ref, p.abha_address,
 COMMENT ON VIEW abdm_hip.history_patients IS
   'Per patient of the announced history: care contexts announced, queued, linked, failed, cancelled, the link token''s state and the first link error.';
 GRANT SELECT ON abdm_hip.history_patients TO abdm_hip_app;
+
+-- Each rate-limited gateway endpoint as the sender holds it now: its configured rate
+-- (abdm_hip.rate_limit_*), its current rate (halved by each ABDM-1022 or 429, at most once a
+-- second, recovering after 5 s of quiet; core/net/rate_limit.hpp), and the throttle answers since
+-- the sender started. The buckets live in the sender's memory; it publishes them to shared memory
+-- four times a second at most (src/pg/sender_rate_limits.cpp), so as_of says how fresh a row is.
+-- No rows: the sender has not run since the server started (or the library is not preloaded).
+CREATE OR REPLACE FUNCTION abdm_hip_internal.rate_limit_state() RETURNS jsonb
+LANGUAGE c VOLATILE PARALLEL SAFE AS 'MODULE_PATHNAME', 'abdm_rate_limit_state';
+REVOKE EXECUTE ON FUNCTION abdm_hip_internal.rate_limit_state() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION abdm_hip_internal.rate_limit_state() TO abdm_hip_app;
+
+CREATE OR REPLACE VIEW abdm_hip.rate_limits AS
+SELECT k.kind AS endpoint_kind,
+       k.configured_per_s,
+       round(k.current_per_s::numeric, 2) AS current_per_s,
+       CASE WHEN k.configured_per_s = 0 THEN 'unlimited'
+            WHEN k.current_per_s < k.configured_per_s THEN 'slowed'
+            ELSE 'full' END AS state,
+       k.throttles,
+       to_timestamp(k.last_throttle_ms / 1000.0) AS last_throttled_at,
+       to_timestamp((s.j ->> 'published_ms')::bigint / 1000.0) AS as_of
+  FROM (SELECT abdm_hip_internal.rate_limit_state() AS j) s,
+       jsonb_to_recordset(s.j -> 'kinds')
+         AS k(kind text, configured_per_s float8, current_per_s float8, throttles bigint, last_throttle_ms bigint);
+COMMENT ON VIEW abdm_hip.rate_limits IS
+  'Each rate-limited gateway endpoint (by outbox kind): configured calls/s (0 = unlimited), the current rate after throttle answers, full/slowed/unlimited, throttle answers (ABDM-1022, HTTP 429) since the sender started and the last one, as published by the sender (as_of).';
+GRANT SELECT ON abdm_hip.rate_limits TO abdm_hip_app;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pg/gucs.hpp"
+#include "pg/shared_state.hpp"
 #include "pg/worker.hpp"
 
 namespace abdm_pg {
@@ -22,6 +23,11 @@ const LimitedKind kLimitedKinds[] = {
     {"context_notify", &abdm_rate_limit_context_notify},
     {"sms_notify2", &abdm_rate_limit_sms_notify2},
 };
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 // A claim for a kind that ran out waits until its bucket holds half a burst again: claims of a
 // few rows each, rather than a transaction per token.
@@ -49,9 +55,9 @@ std::string SenderRateLimits::budgets_json(Clock::time_point now) {
 void SenderRateLimits::claimed(const std::vector<std::pair<std::int64_t, std::string>>& rows, Clock::time_point now) {
   std::map<std::string, long> taken;
   for (const auto& [id, kind] : rows) {
-    if (!last_budgets_.count(kind)) continue;
-    ++taken[kind];
+    if (!limits_.find(kind)) continue;
     kind_of_[id] = kind;
+    if (last_budgets_.count(kind)) ++taken[kind];
   }
   std::map<std::string, bool> starved;
   for (const auto& [kind, budget] : last_budgets_) {
@@ -73,6 +79,8 @@ void SenderRateLimits::finished(const std::vector<abdm::net::Outcome>& outcomes,
     if (!o.throttled) continue;
     abdm::net::TokenBucket* b = limits_.find(kind);
     if (!b) continue;
+    last_throttle_ms_[kind] = unix_ms();
+    next_publish_ = Clock::time_point{};  // the view shows it at once
     const double before = b->current_rate(now);
     limits_.throttled(kind, now);
     const double after = b->current_rate(now);
@@ -84,6 +92,20 @@ void SenderRateLimits::finished(const std::vector<abdm::net::Outcome>& outcomes,
       log_line(line);
     }
   }
+}
+
+void SenderRateLimits::publish(Clock::time_point now) {
+  if (now < next_publish_) return;
+  next_publish_ = now + std::chrono::milliseconds(250);
+  std::vector<RateLimitState> kinds;
+  for (const LimitedKind& k : kLimitedKinds) {
+    abdm::net::TokenBucket* b = limits_.find(k.kind);
+    if (!b) continue;
+    const auto last = last_throttle_ms_.find(k.kind);
+    kinds.push_back({k.kind, b->configured_rate(), b->limited() ? b->current_rate(now) : 0, b->throttle_count(),
+                     last == last_throttle_ms_.end() ? 0 : last->second});
+  }
+  publish_rate_limits(kinds, unix_ms());
 }
 
 double SenderRateLimits::current_rate(const std::string& kind, Clock::time_point now) {

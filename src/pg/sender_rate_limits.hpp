@@ -26,7 +26,8 @@ class SenderRateLimits {
   // {"kind": calls available now, ...} for the limited kinds.
   std::string budgets_json(Clock::time_point now);
   // The rows a claim returned (id, kind): their calls are taken from the buckets; a kind whose
-  // whole budget went waits for its bucket to refill before the next claim.
+  // whole budget went waits for its bucket to refill before the next claim. Calls of an
+  // unlimited endpoint are followed too, so its throttle answers are counted.
   void claimed(const std::vector<std::pair<std::int64_t, std::string>>& rows, Clock::time_point now);
   // Outcomes of finished calls: a throttle answer slows its endpoint down (and is logged when
   // the rate changes).
@@ -36,6 +37,10 @@ class SenderRateLimits {
   Clock::time_point next_claim() const noexcept { return next_claim_; }
   // The current rate of a kind (its halved rate after throttles), 0 = unlimited.
   double current_rate(const std::string& kind, Clock::time_point now);
+  // Publishes every endpoint's configured and current rate and its throttle answers to shared
+  // memory for the view abdm_hip.rate_limits: four times a second at most, and at once after a
+  // throttle answer.
+  void publish(Clock::time_point now);
 
  private:
   abdm::net::RateLimits limits_;
@@ -43,6 +48,8 @@ class SenderRateLimits {
   std::map<std::string, long> last_budgets_;
   std::unordered_map<std::int64_t, std::string> kind_of_;  // in-flight id → kind (limited kinds only)
   Clock::time_point next_claim_ = Clock::time_point::max();
+  std::map<std::string, std::int64_t> last_throttle_ms_;  // kind → Unix ms of its last throttle answer
+  Clock::time_point next_publish_{};
 };
 
 }  // namespace abdm_pg

@@ -12,6 +12,7 @@ extern "C" {
 #include "storage/spin.h"
 }
 
+#include <algorithm>
 #include <cstring>
 
 #include "pg/guard.hpp"
@@ -20,6 +21,15 @@ namespace abdm_pg {
 namespace {
 
 constexpr size_t kTokenCapacity = 8192;  // gateway JWTs are ~1-2 KB
+constexpr size_t kKindCapacity = 32;
+
+struct SharedRate {
+  char kind[kKindCapacity];
+  double configured_per_s;
+  double current_per_s;
+  int64_t throttles;
+  int64_t last_throttle_ms;
+};
 
 struct SharedState {
   slock_t mutex;
@@ -30,6 +40,9 @@ struct SharedState {
   uint64_t token_generation;
   int bridges_listening;  // listener workers with a database connection that are taking calls
   bool gate_listening;    // the gate holds the port (worker_bridge_gate.cpp)
+  SharedRate rates[kMaxRateLimitKinds];
+  int rate_count;
+  int64_t rates_published_ms;
 };
 
 SharedState* shared = nullptr;
@@ -175,6 +188,43 @@ void store_cached_token(const CachedToken& t) {
   shared->token_expires_in_s = t.expires_in_s;
   shared->token_generation = t.generation;
   SpinLockRelease(&shared->mutex);
+}
+
+void publish_rate_limits(const std::vector<RateLimitState>& kinds, int64_t now_ms) {
+  if (!shared) return;
+  SharedRate copy[kMaxRateLimitKinds] = {};
+  const int n = static_cast<int>(std::min<size_t>(kinds.size(), kMaxRateLimitKinds));
+  for (int i = 0; i < n; ++i) {
+    const RateLimitState& k = kinds[static_cast<size_t>(i)];
+    strlcpy(copy[i].kind, k.kind.c_str(), kKindCapacity);
+    copy[i].configured_per_s = k.configured_per_s;
+    copy[i].current_per_s = k.current_per_s;
+    copy[i].throttles = k.throttles;
+    copy[i].last_throttle_ms = k.last_throttle_ms;
+  }
+  SpinLockAcquire(&shared->mutex);
+  memcpy(shared->rates, copy, sizeof copy);
+  shared->rate_count = n;
+  shared->rates_published_ms = now_ms;
+  SpinLockRelease(&shared->mutex);
+}
+
+std::vector<RateLimitState> load_rate_limits(int64_t* published_ms) {
+  *published_ms = 0;
+  std::vector<RateLimitState> out;
+  if (!shared) return out;
+  SharedRate copy[kMaxRateLimitKinds];
+  SpinLockAcquire(&shared->mutex);
+  memcpy(copy, shared->rates, sizeof copy);
+  const int n = shared->rate_count;
+  *published_ms = shared->rates_published_ms;
+  SpinLockRelease(&shared->mutex);
+  for (int i = 0; i < n; ++i) {
+    copy[i].kind[kKindCapacity - 1] = '\0';
+    out.push_back({copy[i].kind, copy[i].configured_per_s, copy[i].current_per_s, copy[i].throttles,
+                   copy[i].last_throttle_ms});
+  }
+  return out;
 }
 
 void clear_cached_token(uint64_t generation) {

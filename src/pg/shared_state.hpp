@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace abdm_pg {
 
@@ -42,5 +43,21 @@ struct CachedToken {
 CachedToken load_cached_token();
 void store_cached_token(const CachedToken& t);
 void clear_cached_token(uint64_t generation);
+
+// The sender's outbound rate limits as it last published them (the view abdm_hip.rate_limits):
+// its token buckets live in its own memory, so a DBA watching a history backfill could otherwise
+// see a halved rate only in the server log. Times are Unix milliseconds, 0 = never.
+struct RateLimitState {
+  std::string kind;  // the outbox kind of the endpoint (generate_token, ...)
+  double configured_per_s = 0;  // 0 = unlimited
+  double current_per_s = 0;
+  int64_t throttles = 0;  // throttle answers (429, ABDM-1022) since the sender started
+  int64_t last_throttle_ms = 0;
+};
+constexpr int kMaxRateLimitKinds = 8;
+// At most kMaxRateLimitKinds kinds, names cut at 31 bytes.
+void publish_rate_limits(const std::vector<RateLimitState>& kinds, int64_t now_ms);
+// What was last published and when (*published_ms 0: nothing since the server started).
+std::vector<RateLimitState> load_rate_limits(int64_t* published_ms);
 
 }  // namespace abdm_pg

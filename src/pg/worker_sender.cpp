@@ -111,6 +111,7 @@ class Sender final : public WorkerTurn {
       for (net::Outcome& o : more) outcomes.push_back(std::move(o));
     }
     rates_.finished(outcomes, std::chrono::steady_clock::now());
+    rates_.publish(std::chrono::steady_clock::now());
     // A kind that used its whole budget is claimed again once its bucket has refilled.
     const bool rate_due = std::chrono::steady_clock::now() >= rates_.next_claim();
     // Claim in batches (an eighth of the cap at least) rather than a transaction per freed slot —

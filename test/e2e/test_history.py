@@ -37,6 +37,16 @@ def accepted_times(c, route):
     return sorted(r["time"] for r in c.requests(route=route, bodies=False) if r["status"] == 202)
 
 
+def token_endpoint(db):
+    """The link-token endpoint's row of abdm_hip.rate_limits (waits for the sender to publish)."""
+    wait_until(lambda: q1(db, "SELECT count(*) AS n FROM abdm_hip.rate_limits "
+                              "WHERE endpoint_kind = 'generate_token'")["n"] == 1,
+               timeout=5, interval=0.1, what="the sender's rate limits published")
+    r = q1(db, "SELECT configured_per_s, current_per_s::float8 AS current_per_s, state, throttles, "
+               "last_throttled_at FROM abdm_hip.rate_limits WHERE endpoint_kind = 'generate_token'")
+    return dict(r)
+
+
 def rate_of(times):
     """Calls per second after the first second (the bucket's initial burst left out)."""
     times = [t for t in times if t >= times[0] + 1.0]
@@ -103,24 +113,40 @@ class History(unittest.TestCase):
               f"{new_visit_s:.3f} s", file=sys.stderr)
 
     def test_a_1022_storm_slows_the_sender(self):
-        # The sender thinks 40/s; the gateway takes 10/s and answers ABDM-1022 above it.
+        # The sender thinks RATE (15/s); the gateway takes 10/s and answers ABDM-1022 above it.
         n = 100
         self.configure(**{"abdm_hip.rate_limit_generate_token": str(RATE), "abdm_hip.max_attempts": "30"})
         self.c.set_rate_limits(**{"generate-token": {"rate": 10, "burst": 2}})
         log_at = server_log_size()
+        throttles_before = token_endpoint(self.db)["throttles"]
         add_legacy_patients(self.db, "STORM-", n)
         q(self.db, "SELECT abdm_hip.announce_history(%s)", HIP)
-        wait_until(lambda: progress(self.db)["linked"] == n, timeout=40, interval=0.2, what=f"{n} linked")
+        seen = []  # abdm_hip.rate_limits during the storm
+
+        def linked():
+            seen.append(token_endpoint(self.db))
+            return progress(self.db)["linked"] == n
+        wait_until(linked, timeout=40, interval=0.2, what=f"{n} linked")
         p = progress(self.db)
         self.assertEqual((p["failed"], p["blocked"]), (0, 0), "1022 is retried, never failed")
         lim = self.c.rate_limits()["limits"]["generate-token"]
         self.assertEqual(lim["accepted"], n)
         self.assertGreater(lim["refused"], 0, "the storm happened")
-        # At full speed 40/s against 10/s, three calls in four would be refused (and retried into
+        # At full speed 15/s against 10/s, one call in three would be refused (and retried into
         # the storm); halving the rate on each 1022 keeps the refusals to a fraction of the calls.
         self.assertLess(lim["refused"], n / 2, f"{lim['refused']} ABDM-1022 answers for {n} calls")
         log = server_log_since(log_at)
         self.assertIn("the gateway throttled generate_token", log)
+        # The view shows it: the rate went down while the gateway refused, and every refusal
+        # the gateway counted is counted once.
+        self.assertEqual(token_endpoint(self.db)["configured_per_s"], RATE)
+        slowest = min(seen, key=lambda r: r["current_per_s"])
+        self.assertEqual(slowest["state"], "slowed")
+        self.assertLessEqual(slowest["current_per_s"], RATE / 2)
+        wait_until(lambda: token_endpoint(self.db)["throttles"] - throttles_before == lim["refused"],
+                   timeout=3, interval=0.1,
+                   what=f"{lim['refused']} throttles counted in rate_limits")
+        self.assertIsNotNone(token_endpoint(self.db)["last_throttled_at"])
         # 1022 never used up the rows: every token call was sent in the end.
         self.assertEqual(q1(self.db, "SELECT count(*) AS n FROM abdm_hip.outbox WHERE kind = 'generate_token' "
                                      "AND status <> 'sent'")["n"], 0)
