@@ -373,6 +373,13 @@ def story(env):
     rows = [dict(at=f"+{t - s.t0:.1f} s", **row) for t, row in samples]
     s.table(rows)
     s.check((final["failed"], final["blocked"]) == (0, 0), f"history: {final['failed']} failed, {final['blocked']} blocked")
+    s.say("Each endpoint's rate as the sender holds it (an ABDM-1022 would show as 'slowed' and count in throttles):")
+    s.sql("""SELECT endpoint_kind, configured_per_s, current_per_s, state, throttles, last_throttled_at
+             FROM abdm_hip.rate_limits ORDER BY endpoint_kind""", clock=False)
+    s.outcome(f"link tokens asked for at {HISTORY_RATE}/s, no throttle answer",
+              lambda: q1(db, """SELECT configured_per_s = %s AND state = 'full' AND throttles = 0 AS ok
+                                  FROM abdm_hip.rate_limits WHERE endpoint_kind = 'generate_token'""",
+                         HISTORY_RATE)["ok"], timeout=5)
     s.wire()
     s.sql("ALTER SYSTEM RESET abdm_hip.rate_limit_generate_token", clock=False)
     s.sql("ALTER SYSTEM RESET abdm_hip.rate_limit_link_carecontext", clock=False)

@@ -232,7 +232,7 @@ GRANT EXECUTE ON FUNCTION abdm_hip_internal.rate_limit_state() TO abdm_hip_app;
 CREATE OR REPLACE VIEW abdm_hip.rate_limits AS
 SELECT k.kind AS endpoint_kind,
        k.configured_per_s,
-       round(k.current_per_s::numeric, 2) AS current_per_s,
+       round(k.current_per_s::numeric, 2)::float8 AS current_per_s,
        CASE WHEN k.configured_per_s = 0 THEN 'unlimited'
             WHEN k.current_per_s < k.configured_per_s THEN 'slowed'
             ELSE 'full' END AS state,
