@@ -581,6 +581,20 @@ class Bodies(BridgeTest):
                 self.assertIsNone(mine[0]["body"])
         self.assertEqual(status(good()[1]), 202)
 
+    def test_a_nul_byte_does_not_end_the_body(self):
+        # A whole, valid message, then a NUL byte and more: a JSON parser that stops at the NUL
+        # would accept the message and never read the rest. It is not JSON, so it is refused.
+        last = inbox_max(self.db)
+        rid = str(uuid.uuid4())
+        body = json.dumps(on_notify_body()).encode() + b'\x00{"more": true}'
+        r = post(request(ON_NOTIFY, body, rid=rid))
+        self.assert_error_object(r, 400)
+        self.assertIn("NUL byte", r.error()["message"])
+        mine = [x for x in inbox_since(self.db, last)
+                if {k.lower(): v for k, v in x["headers"].items()}.get("request-id") == rid]
+        self.assertEqual([(x["http_status"], x["body"]) for x in mine], [(400, None)])
+        self.assertEqual(status(good()[1]), 202)
+
     def test_deep_nesting_does_not_crash(self):
         me = q1(self.db, "SELECT pg_backend_pid() AS p")["p"]
         pids = bridge_pids(self.db)

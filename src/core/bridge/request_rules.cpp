@@ -122,6 +122,11 @@ std::optional<Refusal> check_body_size(std::size_t received, const RequestLimits
 }
 
 std::optional<std::string> json_body_problem(std::string_view body) {
+  // RFC 8259 allows a NUL byte nowhere in JSON text (outside strings it is not whitespace; inside
+  // one it must be escaped), and nlohmann's lexer would take it for the end of the input and
+  // leave the rest unread: "123\0anything" parsed as 123 (found by test/fuzz/http_request_fuzz).
+  if (const size_t at = body.find('\0'); at != std::string_view::npos)
+    return "body: not valid JSON (a NUL byte at offset " + std::to_string(at) + ")";
   if (nesting_depth(body, kMaxJsonDepth) > kMaxJsonDepth)
     return "body: arrays and objects nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
   nlohmann::json parsed;

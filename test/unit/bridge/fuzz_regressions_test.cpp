@@ -35,3 +35,24 @@ TEST(FuzzRegression, NulUnderAnOverriddenDuplicateKey) {
 
 }  // namespace
 }  // namespace abdm::bridge
+
+namespace abdm::bridge {
+namespace {
+
+// A raw NUL byte in the body: nlohmann's lexer takes it for the end of the input, so
+// "9000000000000000\0" followed by anything parsed as the number and the rest went unread (the
+// fuzz target's own oracle shared the blind spot; it was caught where the depth check, which
+// reads every byte, disagreed). RFC 8259 allows no NUL byte outside a string and none unescaped
+// inside one, so such a body is not JSON.
+TEST(FuzzRegression, RawNulByteIsNotJson) {
+  using namespace std::string_literals;
+  for (const std::string& body : {"123\0junk"s, "{\"a\":1}\0"s, "\0"s, "[\"a\0b\"]"s, " \0{}"s}) {
+    const auto p = json_body_problem(body);
+    ASSERT_TRUE(p.has_value()) << body.size();
+    EXPECT_NE(p->find("NUL byte"), std::string::npos) << *p;
+  }
+  EXPECT_FALSE(json_body_problem("{\"a\":\"\\u0041\"}"));  // an escape is not a raw NUL
+}
+
+}  // namespace
+}  // namespace abdm::bridge
