@@ -2,7 +2,7 @@
 """Reads what one test runner left behind and prints its count the one way test/run-all adds up:
 
     skip: <test>: <reason>          one line per skipped test
-    fail: <what>                    one line per failed check the runner named, with its first
+    note: failed: <what>            one line per failed check the runner named, with its first
                                     detail, so the end of the output says what failed
     note: <text>                    why a count is not what the runner claimed
     <passed> <failed> <skipped>     the last line
