@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     abdm::fuzz::check_error(e, "parse_session_response");
     // The token never reaches the error text: the same body with another token of the same
     // length gets the same error. (Looking for the token in the text is not enough: the fuzzer
-    // makes tokens such as "expiresIn" that a fixed message holds; CI once failed on one,
+    // makes tokens such as "expiresIn" that a fixed message holds: most likely stop 25's CI failure,
     // test/fuzz/regressions/session/token-copied-from-a-fixed-message.)
     nlohmann::json j = nlohmann::json::parse(body, nullptr, false, false);
     if (j.is_object() && j.contains("accessToken") && j["accessToken"].is_string()) {
