@@ -13,7 +13,9 @@
 
 #include <arpa/inet.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -53,22 +55,55 @@ HttpListener& listener() {
   return *l;
 }
 
-int connect_to(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+// A connection to the listener, made without blocking: a blocking connect() can be cut short by
+// libFuzzer's SIGALRM (its handler has no SA_RESTART), a loaded machine can delay the loopback
+// handshake, and a test run beside this one can hold every ephemeral port for a moment
+// (EADDRNOTAVAIL). The listener is driven meanwhile, so a full accept queue drains. A connection
+// not made in 2 s, or any other error (the listener refusing, say), breaks the run, naming errno.
+[[noreturn]] void fail_with(const char* step, int err) {
+  abdm::fuzz::fail(std::string("connect to the listener: ") + step + ": " + std::strerror(err));
+}
+
+int connect_to(HttpListener& l) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_port = htons(static_cast<uint16_t>(l.port()));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) abdm::fuzz::fail("connect to the listener");
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-  return fd;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  int last = ETIMEDOUT;
+  while (std::chrono::steady_clock::now() < give_up) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0) fail_with("socket", errno);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return fd;
+    if (errno == EADDRNOTAVAIL || errno == EAGAIN) {  // no local port free just now
+      last = errno;
+      ::close(fd);
+      l.run();
+      ::poll(nullptr, 0, 10);
+      continue;
+    }
+    if (errno != EINPROGRESS && errno != EINTR) fail_with("connect", errno);
+    while (std::chrono::steady_clock::now() < give_up) {
+      pollfd p[2] = {{fd, POLLOUT, 0}, {l.wait_fd(), POLLIN, 0}};
+      ::poll(p, 2, 10);  // EINTR: look again
+      l.run();
+      if (p[0].revents == 0) continue;
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) fail_with("handshake", err);
+      return fd;
+    }
+    ::close(fd);
+  }
+  fail_with("not connected within 2 s, last error", last);
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   HttpListener& l = listener();
-  const int fd = connect_to(l.port());
+  const int fd = connect_to(l);
   size_t sent = 0;
   std::string reply;
   int quiet = 0;
