@@ -201,7 +201,8 @@ def trigger_overhead(env, n):
              SELECT %s, 'TR-' || g, 'Patient ' || g, 'F', 1980, 'trig' || g || '@sbx' FROM generate_series(1, %s) g""",
       HIP, n * passes)
     q(db, """INSERT INTO abdm_hip.link_token (hip_id, abha_address, status, token, expires_at)
-             SELECT %s, 'trig' || g || '@sbx', 'valid', 'header.payload.sig', now() + interval '180 days'
+             SELECT %s, 'trig' || g || '@sbx', 'valid', abdm_hip_internal.seal_secret('link_token', 'header.payload.sig'),
+                    now() + interval '180 days'
              FROM generate_series(1, %s) g""", HIP, n * passes)
     # The sender still turns the new care contexts into link/carecontext rows while the inserts
     # run (as it would in a hospital), but without a client id it defers them (30 s) unsent.

@@ -89,6 +89,13 @@ SELECT pg_temp.callback('/api/v3/hip/token/on-generate-token',
 SELECT kind, priority, jsonb_array_length(body #> '{patient,0,careContexts}') +
        coalesce(jsonb_array_length(body #> '{patient,1,careContexts}'), 0) AS care_contexts
 FROM abdm_hip.outbox WHERE kind = 'link_carecontext';
+-- The token is kept sealed (17_sealed_secrets.sql), in its table and in the call that carries
+-- it, and not at all in the inbox.
+SELECT t.token LIKE 'abdm-sealed:1:link_token:%' AS token_sealed,
+       o.headers ->> 'X-LINK-TOKEN' = t.token AS call_carries_it_sealed,
+       (SELECT string_agg(i.body ->> 'linkToken', ',') FROM abdm_hip.inbox i WHERE i.kind = 'on_generate_token') AS inbox_token
+FROM abdm_hip.link_token t JOIN abdm_hip.outbox o ON o.kind = 'link_carecontext'
+WHERE t.abha_address = 'his.one@sbx';
 
 -- 8. HIS-2's generate-token answered ABDM-1092 (a duplicate within the window): the links wait
 -- (not failed) for abdm_hip.link_token_duplicate_window, then one new request is queued.

@@ -33,7 +33,12 @@ SET ROLE regress_dba;
 INSERT INTO abdm_hip.facility (hip_id, name) VALUES ('IN2710000003', 'Clinic');
 SELECT abdm_hip.set_client_secret('short');
 SELECT abdm_hip.set_client_secret('s3cret-s3cret-s3cret');
-SELECT name, length(value) FROM abdm_hip.secret;
+-- Stored sealed under the key file (17_sealed_secrets.sql), not in clear.
+SELECT name, value LIKE 'abdm-sealed:1:client_secret:%' AS sealed, strpos(value, 's3cret') = 0 AS not_in_clear
+FROM abdm_hip.secret;
+-- Written in clear, it is refused by name, without the row (and the secret) in the message.
+INSERT INTO abdm_hip.secret (name, value) VALUES ('client_secret', 'in-clear-s3cret')
+ON CONFLICT (name) DO UPDATE SET value = excluded.value;
 RESET ROLE;
 SELECT abdm_hip.client_secret_configured();
 

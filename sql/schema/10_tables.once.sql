@@ -116,7 +116,8 @@ CREATE TABLE abdm_hip.link_token (
   abha_address  abdm_hip.abha_address NOT NULL,
   status        text NOT NULL DEFAULT 'requested'
                   CONSTRAINT link_token_status_known CHECK (status IN ('requested', 'valid', 'failed', 'blocked')),
-  token         text,                      -- the link-token JWT (admin/worker only)
+  token         text                       -- the link-token JWT, sealed (src/pg/sealed_secrets.hpp)
+                  CONSTRAINT link_token_token_sealed CHECK (token LIKE 'abdm-sealed:1:link_token:%'),
   expires_at    timestamptz,
   abha_number_sent boolean NOT NULL DEFAULT false,  -- send abhaNumber in link/carecontext iff sent here
   request_id    uuid,                      -- REQUEST-ID of the generate-token call
@@ -370,10 +371,11 @@ SELECT pg_catalog.pg_extension_config_dump('abdm_hip.inbox', '');
 CREATE UNIQUE INDEX inbox_request_id_key ON abdm_hip.inbox (request_id) WHERE request_id IS NOT NULL AND http_status < 300;
 CREATE INDEX inbox_received_idx ON abdm_hip.inbox (received_at);
 
--- Secrets: the gateway client secret. Readable only by abdm_hip_admin (and superusers).
+-- Secrets: the gateway client secret, sealed under the key file abdm_hip.secret_key_file (so a
+-- pg_dump or a WAL archive holds no usable secret). Readable only by abdm_hip_admin (and superusers).
 CREATE TABLE abdm_hip.secret (
   name        text PRIMARY KEY,
-  value       text NOT NULL,
+  value       text NOT NULL CONSTRAINT secret_value_sealed CHECK (value LIKE 'abdm-sealed:1:' || name || ':%'),
   updated_at  timestamptz NOT NULL DEFAULT now()
 );
 SELECT pg_catalog.pg_extension_config_dump('abdm_hip.secret', '');

@@ -337,7 +337,8 @@ BEGIN
     RETURN;
   END IF;
   UPDATE abdm_hip.link_token
-     SET status = 'valid', token = msg ->> 'linkToken', last_error = NULL, retry_after = NULL, refusals = 0,
+     SET status = 'valid', token = abdm_hip_internal.seal_secret('link_token', msg ->> 'linkToken'),
+         last_error = NULL, retry_after = NULL, refusals = 0,
          -- The token's own exp claim when readable, else its documented ~6-month life.
          expires_at = coalesce((msg #>> '{tokenClaims,exp}')::timestamptz, now() + interval '182 days')
    WHERE hip_id = tok.hip_id AND abha_address = tok.abha_address;
@@ -428,3 +429,8 @@ $$;
 
 GRANT SELECT ON abdm_hip.link_activity TO abdm_hip_app;
 GRANT EXECUTE ON FUNCTION abdm_hip.link_status(text, text) TO abdm_hip_app;
+
+-- The link token is not kept in clear in the inbox either: link_token.token has it, sealed.
+CREATE OR REPLACE TRIGGER inbox_mask_link_token BEFORE INSERT ON abdm_hip.inbox
+  FOR EACH ROW WHEN (NEW.kind = 'on_generate_token' AND NEW.body IS NOT NULL)
+  EXECUTE FUNCTION abdm_hip_internal.inbox_mask('linkToken');

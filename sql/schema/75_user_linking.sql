@@ -208,11 +208,12 @@ BEGIN
     SELECT f.name INTO v_facility FROM abdm_hip.facility f WHERE f.hip_id = p_hip_id;
     INSERT INTO abdm_hip.outbox (hip_id, kind, target, headers, body)
     VALUES (p_hip_id, 'otp_sms', url, '{}', jsonb_build_object(
-      'mobile', abdm_hip.normalize_mobile(p_mobile), 'otp', p_otp, 'hipId', p_hip_id,
-      'linkRefNumber', p_link_ref,
-      'message', p_otp || ' is your OTP to link your health records at ' || v_facility
-                 || ' with your ABHA address. It is valid for ' || minutes
-                 || ' minutes. Do not share it with anyone.'));
+      'mobile', abdm_hip.normalize_mobile(p_mobile), 'otp', abdm_hip_internal.seal_secret('otp', p_otp),
+      'hipId', p_hip_id, 'linkRefNumber', p_link_ref,
+      -- Sealed like the OTP it holds; the sender opens both as it calls the hook.
+      'message', abdm_hip_internal.seal_secret('otp', p_otp || ' is your OTP to link your health records at '
+                 || v_facility || ' with your ABHA address. It is valid for ' || minutes
+                 || ' minutes. Do not share it with anyone.')));
   END IF;
   IF url IS NOT NULL AND NOT current_setting('abdm_hip.otp_notify')::boolean THEN
     RETURN;
@@ -237,18 +238,9 @@ CREATE OR REPLACE TRIGGER outbox_otp_sms_forget BEFORE UPDATE ON abdm_hip.outbox
   EXECUTE FUNCTION abdm_hip_internal.otp_sms_forget();
 
 -- The OTP the patient typed is not kept in the inbox either (a wrong guess is often one digit off).
-CREATE OR REPLACE FUNCTION abdm_hip_internal.inbox_mask_otp() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-  IF jsonb_typeof(NEW.body -> 'confirmation') = 'object' AND NEW.body -> 'confirmation' ? 'token' THEN
-    NEW.body := jsonb_set(NEW.body, '{confirmation,token}', '"******"');
-  END IF;
-  RETURN NEW;
-END
-$$;
 CREATE OR REPLACE TRIGGER inbox_mask_otp BEFORE INSERT ON abdm_hip.inbox
   FOR EACH ROW WHEN (NEW.kind = 'link_confirm' AND NEW.body IS NOT NULL)
-  EXECUTE FUNCTION abdm_hip_internal.inbox_mask_otp();
+  EXECUTE FUNCTION abdm_hip_internal.inbox_mask('confirmation', 'token');
 
 CREATE OR REPLACE FUNCTION abdm_hip_internal.on_init_answer(lr abdm_hip.link_request, p_request_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$

@@ -48,7 +48,10 @@ ALTER FUNCTION abdm_hip.discovery_answer(d abdm_hip.discovery, p_request_id uuid
 ALTER FUNCTION abdm_hip.handle_discover(p_hip_id text, p_request_id uuid, msg jsonb) SET SCHEMA abdm_hip_internal;
 ALTER FUNCTION abdm_hip.deliver_otp(p_hip_id text, p_link_ref uuid, p_patient_ref text, p_mobile text, p_otp text, p_expires_at timestamptz) SET SCHEMA abdm_hip_internal;
 ALTER FUNCTION abdm_hip.otp_sms_forget() SET SCHEMA abdm_hip_internal;
-ALTER FUNCTION abdm_hip.inbox_mask_otp() SET SCHEMA abdm_hip_internal;
+-- The inbox's OTP mask became one trigger function for every secret a body brings
+-- (abdm_hip_internal.inbox_mask, sql/schema/17_sealed_secrets.sql); the replay makes the trigger.
+DROP TRIGGER inbox_mask_otp ON abdm_hip.inbox;
+DROP FUNCTION abdm_hip.inbox_mask_otp();
 ALTER FUNCTION abdm_hip.on_init_answer(lr abdm_hip.link_request, p_request_id uuid) SET SCHEMA abdm_hip_internal;
 ALTER FUNCTION abdm_hip.handle_link_init(p_hip_id text, p_request_id uuid, msg jsonb) SET SCHEMA abdm_hip_internal;
 ALTER FUNCTION abdm_hip.handle_link_confirm(p_hip_id text, p_request_id uuid, msg jsonb) SET SCHEMA abdm_hip_internal;
@@ -177,3 +180,28 @@ CREATE INDEX history_item_queued_idx ON abdm_hip.history_item (hip_id, patient_r
 -- A confirmed user-initiated link gives the patient the ABHA address and number the HIE-CM
 -- verified, when the HMIS had none (HIP_INIT_NOTIFY_HIECM): the discovery keeps the number.
 ALTER TABLE abdm_hip.discovery ADD COLUMN abha_number text;
+
+-- Secrets at rest (sql/schema/17_sealed_secrets.sql): what 0.1.0 kept in clear is sealed here,
+-- under the key file abdm_hip.secret_key_file (made now when there is none; README "Secrets at
+-- rest"), and the constraints that keep it so are added. The inbox keeps no link token at all.
+-- The replay makes seal_secret again, as it makes every function.
+CREATE FUNCTION abdm_hip_internal.seal_secret(purpose text, value text) RETURNS text
+LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'abdm_seal_secret';
+UPDATE abdm_hip.secret SET value = abdm_hip_internal.seal_secret(name, value)
+ WHERE value NOT LIKE 'abdm-sealed:1:%';
+ALTER TABLE abdm_hip.secret
+  ADD CONSTRAINT secret_value_sealed CHECK (value LIKE 'abdm-sealed:1:' || name || ':%');
+UPDATE abdm_hip.link_token SET token = abdm_hip_internal.seal_secret('link_token', token)
+ WHERE token IS NOT NULL;
+ALTER TABLE abdm_hip.link_token
+  ADD CONSTRAINT link_token_token_sealed CHECK (token LIKE 'abdm-sealed:1:link_token:%');
+UPDATE abdm_hip.outbox
+   SET headers = jsonb_set(headers, '{X-LINK-TOKEN}',
+                           to_jsonb(abdm_hip_internal.seal_secret('link_token', headers ->> 'X-LINK-TOKEN')))
+ WHERE headers ->> 'X-LINK-TOKEN' IS NOT NULL;
+UPDATE abdm_hip.outbox
+   SET body = body || jsonb_build_object('otp', abdm_hip_internal.seal_secret('otp', body ->> 'otp'),
+                                         'message', abdm_hip_internal.seal_secret('otp', body ->> 'message'))
+ WHERE kind = 'otp_sms' AND body ->> 'otp' IS NOT NULL AND body ->> 'message' IS NOT NULL;
+UPDATE abdm_hip.inbox SET body = jsonb_set(body, '{linkToken}', '"******"')
+ WHERE kind = 'on_generate_token' AND body ? 'linkToken';

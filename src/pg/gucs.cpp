@@ -18,6 +18,7 @@ char* abdm_gateway_url = nullptr;
 char* abdm_cm_id = nullptr;
 char* abdm_client_id = nullptr;
 char* abdm_client_secret_file = nullptr;
+char* abdm_secret_key_file = nullptr;
 char* abdm_database = nullptr;
 char* abdm_ca_file = nullptr;
 bool abdm_verify_tls = true;
@@ -126,6 +127,13 @@ void define_gucs() {
                              "abdm_hip.set_client_secret()).",
                              "Read by the workers; readable by the server's OS user only.",
                              &abdm_client_secret_file, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY,
+                             nullptr, nullptr, nullptr);
+  // Relative to the data directory, so pg_basebackup copies it to a standby with everything else.
+  DefineCustomStringVariable("abdm_hip.secret_key_file",
+                             "File holding the key that seals secrets stored in the database.",
+                             "Made on first use (mode 0600); relative paths are in the data directory. "
+                             "Every node that runs the workers needs the same file.",
+                             &abdm_secret_key_file, "abdm_hip_secret.key", PGC_POSTMASTER, GUC_SUPERUSER_ONLY,
                              nullptr, nullptr, nullptr);
   DefineCustomStringVariable("abdm_hip.database", "Database the background workers connect to.",
                              nullptr, &abdm_database, "postgres", PGC_POSTMASTER, 0, nullptr,

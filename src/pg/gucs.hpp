@@ -8,6 +8,7 @@ extern char* abdm_gateway_url;
 extern char* abdm_cm_id;
 extern char* abdm_client_id;
 extern char* abdm_client_secret_file;
+extern char* abdm_secret_key_file;
 extern char* abdm_database;
 extern char* abdm_ca_file;
 extern bool abdm_verify_tls;

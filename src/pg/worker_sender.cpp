@@ -21,6 +21,7 @@ extern "C" {
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -29,6 +30,7 @@ extern "C" {
 #include "core/net/token_source.hpp"
 #include "core/util/error.hpp"
 #include "pg/gucs.hpp"
+#include "pg/sealed_secrets.hpp"
 #include "pg/sender_chores.hpp"
 #include "pg/sender_rate_limits.hpp"
 #include "pg/spi.hpp"
@@ -217,14 +219,22 @@ class Sender final : public WorkerTurn {
       d.request_id = std::move(*r[5]);
       d.cm_id = abdm_cm_id;
       // X-HIP-ID and X-LINK-TOKEN are header inputs; any other header the row carries goes as is.
-      const json headers = r[6] ? json::parse(*r[6]) : json::object();
-      for (auto it = headers.begin(); it != headers.end(); ++it) {
-        if (!it.value().is_string()) continue;
-        if (it.key() == "X-HIP-ID") d.hip_id = it.value().get<std::string>();
-        else if (it.key() == "X-LINK-TOKEN") d.link_token = it.value().get<std::string>();
-        else d.extra_headers.push_back({it.key(), it.value().get<std::string>()});
+      // The link token and an SMS hook's OTP are stored sealed and opened only here; a value
+      // that cannot be opened (another server's key) fails its call, saying why.
+      try {
+        const json headers = r[6] ? json::parse(*r[6]) : json::object();
+        for (auto it = headers.begin(); it != headers.end(); ++it) {
+          if (!it.value().is_string()) continue;
+          if (it.key() == "X-HIP-ID") d.hip_id = it.value().get<std::string>();
+          else if (it.key() == "X-LINK-TOKEN")
+            d.link_token = open_sealed(kSealLinkToken, it.value().get<std::string>(), "X-LINK-TOKEN");
+          else d.extra_headers.push_back({it.key(), it.value().get<std::string>()});
+        }
+        if (r[7]) d.body = *r[2] == "otp_sms" ? opened_otp_body(*r[7]) : std::move(*r[7]);
+      } catch (const abdm::Error& e) {
+        unopened_.push_back({d.id, d.owner, net::OutcomeKind::kFailed, std::string("sealed value: ") + e.what()});
+        continue;
       }
-      if (r[7]) d.body = std::move(*r[7]);
       d.attempts_made = std::stoi(*r[8]);
       d.timeout_ms = abdm_http_timeout_ms;
       d.connect_timeout_ms = std::min<long>(abdm_http_timeout_ms, 10000);
@@ -236,9 +246,19 @@ class Sender final : public WorkerTurn {
     return out;
   }
 
+  // An SMS hook's body as stored has the OTP and the message holding it sealed.
+  static std::string opened_otp_body(const std::string& stored) {
+    json body = json::parse(stored);
+    for (const char* key : {"otp", "message"})
+      if (body.contains(key) && body[key].is_string())
+        body[key] = open_sealed(kSealOtp, body[key].get<std::string>(), key);
+    return body.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
   // Gateway calls go with the session of the current settings; while there is none, they (and
   // those already waiting for the token) are deferred.
   void submit(std::vector<net::Delivery> claimed) {
+    record(std::exchange(unopened_, {}));
     bool gateway = engine_.waiting() > 0;
     for (const net::Delivery& d : claimed) gateway |= d.style == net::HeaderStyle::kGatewayV3;
     const std::string problem = gateway ? prepare_session() : "";
@@ -254,7 +274,12 @@ class Sender final : public WorkerTurn {
     tokens_.reset();
     session_key_.clear();
     if (!*abdm_client_id) return "abdm_hip.client_id is not set";
-    std::string secret = load_secret();
+    std::string secret;
+    try {
+      secret = load_secret();
+    } catch (const abdm::Error& e) {
+      return std::string("the gateway client secret cannot be read: ") + e.what();
+    }
     if (secret.empty()) return "the gateway client secret is not set (abdm_hip.set_client_secret)";
     net::SessionConfig cfg;
     cfg.base_url = abdm_gateway_url;
@@ -273,14 +298,15 @@ class Sender final : public WorkerTurn {
     return "";
   }
 
+  // The client secret from its file, or opened from abdm_hip.secret (sealed there).
   std::string load_secret() {
     if (abdm_client_secret_file && *abdm_client_secret_file) return read_secret_file(abdm_client_secret_file);
-    std::string secret;
+    std::string sealed;
     in_transaction("abdm_hip sender: read secret", [&] {
       auto rows = spi_query("SELECT value FROM abdm_hip.secret WHERE name = 'client_secret'", {}, true);
-      if (!rows.empty() && rows[0][0]) secret = *rows[0][0];
+      if (!rows.empty() && rows[0][0]) sealed = *rows[0][0];
     });
-    return secret;
+    return sealed.empty() ? sealed : open_sealed(kSealClientSecret, sealed, "abdm_hip.secret client_secret");
   }
 
   // All outcomes of a turn go to abdm_hip_internal.outbox_record_batch() as one JSON array (set-based; a
@@ -314,6 +340,7 @@ class Sender final : public WorkerTurn {
   std::chrono::steady_clock::time_point next_periodic_{};
   bool more_due_ = false;  // the last claim took as many rows as it could
   bool more_links_ = false;  // the last dispatch took a full batch of link requests
+  std::vector<net::Outcome> unopened_;  // claimed rows whose sealed values could not be opened
   SenderChores chores_;
   SenderRateLimits rates_;
 };

@@ -199,8 +199,9 @@ class SenderBehaviour(unittest.TestCase):
         try:
             time.sleep(0.3)
             sms_patients(self.db, "NOID-", 3, 9300000000)
-            q(self.db, "INSERT INTO abdm_hip.outbox (hip_id, kind, target, body) VALUES (%s, 'otp_sms', %s, %s)",
-              HIP, self.c.urls["hooks"] + "/sms", '{"mobile": "9300000009", "message": "hello"}')
+            q(self.db, "INSERT INTO abdm_hip.outbox (hip_id, kind, target, body) VALUES (%s, 'otp_sms', %s, "
+                       "jsonb_build_object('mobile', '9300000009', 'message', abdm_hip_internal.seal_secret('otp', 'hello')))",
+              HIP, self.c.urls["hooks"] + "/sms")
             wait_until(lambda: q1(self.db, "SELECT status FROM abdm_hip.outbox WHERE kind = 'otp_sms'")["status"] == "sent",
                        what="the hook call sent")
             time.sleep(1.5)

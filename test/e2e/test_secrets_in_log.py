@@ -1,12 +1,16 @@
 #!/usr/bin/python3
-"""Secrets never reach the server log (issue 17). With every process logging at debug5, the
-flows that handle secrets run end to end: the gateway session (client secret, bearer token),
-HIP-initiated linking (link token), user-initiated linking (OTP, its hash, the SMS hook) and a
-transfer (the HIU's key material). Then the log written meanwhile is searched for each secret's
-value; it must hold none, while it does hold the flows' own log lines (proof the log was
-captured at that level)."""
+"""Secrets never reach the server log (issue 17), nor the database in clear. With every process
+logging at debug5, the flows that handle secrets run end to end: the gateway session (client
+secret, bearer token), HIP-initiated linking (link token), user-initiated linking (OTP, its hash,
+the SMS hook) and a transfer (the HIU's key material). Then the log written meanwhile is searched
+for each secret's value; it must hold none, while it does hold the flows' own log lines (proof
+the log was captured at that level). A pg_dump of the database, what a backup carries, is
+searched too: the client secret, the link token, the OTP and the bearer tokens must not be in it
+(they are sealed, sql/schema/17_sealed_secrets.sql), and the sealed link token must open, with
+the server's key file, to the one the gateway issued."""
 import json
 import os
+import subprocess
 import sys
 import time
 import unittest
@@ -16,6 +20,30 @@ from harness import (CLIENT_SECRET, HIP, Env, q, q1, reset_settings, run, server
                      server_log_size, set_settings, wait_until)
 
 ENV = None
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def pg_bindir():
+    """As test/lib/cluster.sh abdm_pg_config finds it."""
+    pg_config = os.environ.get("PG_CONFIG") or next(
+        (p for p in ["/usr/lib/postgresql/15/bin/pg_config"] if os.access(p, os.X_OK)), "pg_config")
+    return subprocess.run([pg_config, "--bindir"], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def open_sealed(text):
+    """Opens sealed values with the server's key file (read as the server's OS user) and the
+    second implementation of the form, test/lib/open_sealed.py."""
+    setting = q1(ENV.db, "SELECT current_setting('abdm_hip.secret_key_file') AS s")["s"]
+    path = setting if setting.startswith("/") else os.path.join(os.environ["PGDATA"], setting)
+    key = subprocess.run(["cat", path], check=True, capture_output=True).stdout
+    keyfile = os.path.join(os.environ["PGDATA"], "..", "open-sealed.key")
+    with open(os.open(keyfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+        f.write(key)
+    try:
+        return subprocess.run([sys.executable, os.path.join(HERE, "..", "lib", "open_sealed.py"), keyfile],
+                              input=text, check=True, capture_output=True, text=True).stdout
+    finally:
+        os.unlink(keyfile)
 SETTINGS = ("log_min_messages",)
 
 
@@ -40,7 +68,10 @@ class SecretsInLog(unittest.TestCase):
                  VALUES (%s, 'LOG-1', 'LOG-1-OPD', 'OPD visit', '{Prescription}')""", HIP)
         wait_until(lambda: (q1(db, "SELECT status FROM abdm_hip.care_context_link WHERE care_context_ref = 'LOG-1-OPD'")
                             or {}).get("status") == "linked", timeout=30, what="linked")
-        link_token = q1(db, "SELECT token FROM abdm_hip.link_token WHERE abha_address = 'lata@sbx'")["token"]
+        # The link token as the gateway issued it, from the call the HIP made with it.
+        links = [r for r in c.requests(route="link-carecontext") if r["body"].get("abhaAddress") == "lata@sbx"]
+        link_token = next(v for k, v in links[0]["headers"].items() if k.lower() == "x-link-token")
+        sealed_token = q1(db, "SELECT token FROM abdm_hip.link_token WHERE abha_address = 'lata@sbx'")["token"]
         # The bearer tokens the HIP sent: the session answers the gateway gave it.
         bearers = {r["response"]["accessToken"] for r in c.requests()
                    if isinstance(r.get("response"), dict) and r["response"].get("accessToken")}
@@ -78,6 +109,18 @@ class SecretsInLog(unittest.TestCase):
         # A link token is a JWT: not even its signature part may appear.
         self.assertNotIn(link_token.split(".")[-1], log)
         print(f"    searched {len(log):,} bytes of debug5 log for {len(secrets)} secrets: none found")
+
+        # What a backup holds: the whole database, data and all.
+        dump = subprocess.run([os.path.join(pg_bindir(), "pg_dump"), "--no-owner"], check=True,
+                              capture_output=True, text=True).stdout
+        self.assertIn("abdm-sealed:1:client_secret:", dump)
+        self.assertIn("abdm-sealed:1:link_token:", dump)
+        for what, value in secrets.items():
+            if what != "OTP hash":  # the hash is what the database is meant to keep
+                self.assertNotIn(value, dump, f"the {what} is in clear in pg_dump")
+        self.assertNotIn(link_token.split(".")[-1], dump)
+        self.assertEqual(open_sealed(sealed_token), link_token, "the sealed token opens to the one issued")
+        print(f"    searched {len(dump):,} bytes of pg_dump for {len(secrets) - 1} secrets: none in clear")
 
 
 if __name__ == "__main__":
