@@ -139,6 +139,17 @@ def story(env):
     s.check(not [m for m in msgs if m["route"] == "generate-token"], "a second link token was asked for")
     s.check([m for m in msgs if m["route"] == "link-carecontext"], "no link/carecontext for the second visit")
     s.say("No generate-token this time: the token from the first visit was sent as X-LINK-TOKEN.")
+    s.say("The database keeps that token, and the client secret, only sealed (AES-256-GCM under the "
+          "key file abdm_hip_secret.key in the data directory): a pg_dump or a replica holds nothing "
+          "that can call the gateway. Only the sender opens them, as it sends.")
+    s.sql("""SELECT 'client secret' AS what, left(value, 46) || '...' AS stored FROM abdm_hip.secret
+             UNION ALL
+             SELECT 'link token of ' || abha_address, left(token, 46) || '...' FROM abdm_hip.link_token""",
+                   clock=False)
+    s.sql("SELECT abdm_hip.secret_key_id()", clock=False, note="the same on every node")
+    s.check(q1(db, """SELECT bool_and(v LIKE 'abdm-sealed:1:%%') AS ok FROM (SELECT value AS v FROM abdm_hip.secret
+                      UNION ALL SELECT token FROM abdm_hip.link_token WHERE token IS NOT NULL) x""")["ok"],
+            "a secret is stored in clear")
     s.done()
 
     # ---------------------------------------------------------------------------------------------

@@ -46,6 +46,11 @@ CREATE OR REPLACE TRIGGER secret_sealed BEFORE INSERT OR UPDATE ON abdm_hip.secr
 CREATE OR REPLACE TRIGGER link_token_sealed BEFORE INSERT OR UPDATE OF token ON abdm_hip.link_token
   FOR EACH ROW WHEN (NEW.token IS NOT NULL) EXECUTE FUNCTION abdm_hip_internal.refuse_clear_secret('link_token', 'token');
 
+-- The key file as this server would read it now ({"id", "problem"}), for bridge_status's warnings.
+CREATE OR REPLACE FUNCTION abdm_hip_internal.secret_key_state() RETURNS jsonb
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'abdm_secret_key_state';
+GRANT EXECUTE ON FUNCTION abdm_hip_internal.secret_key_state() TO abdm_hip_app;
+
 -- The id of this server's key, the one every value it seals names: compare it on every node
 -- before a fail-over (README "Secrets at rest"). It makes the key file on a primary that has none.
 CREATE OR REPLACE FUNCTION abdm_hip.secret_key_id() RETURNS text

@@ -71,6 +71,15 @@ WITH s AS (
 ), refused AS (
   SELECT count(*)::int AS n FROM abdm_hip.inbox i
   WHERE i.http_status = 401 AND i.received_at > now() - interval '1 hour'
+), k AS (
+  -- The key file that seals the stored secrets (17_sealed_secrets.sql), and a sealed value this
+  -- server could not open with it: on a standby, what a promotion would meet.
+  SELECT st ->> 'id' AS id, st ->> 'problem' AS problem,
+         (SELECT split_part(v, ':', 4) FROM (SELECT value AS v FROM abdm_hip.secret
+                                             UNION ALL
+                                             SELECT token FROM abdm_hip.link_token WHERE token IS NOT NULL) x
+           WHERE split_part(v, ':', 4) IS DISTINCT FROM st ->> 'id' LIMIT 1) AS other_id
+  FROM abdm_hip_internal.secret_key_state() AS st
 )
 SELECT s.listen_address, s.listen_port, s.configured_workers, w.running_workers, s.verify_jwt, s.jwt_issuer,
        reg.url AS registered_url, reg.registered_at,
@@ -83,9 +92,14 @@ SELECT s.listen_address, s.listen_port, s.configured_workers, w.running_workers,
          CASE WHEN NOT s.verify_jwt THEN 'abdm_hip.verify_jwt is off: every caller who reaches the port is trusted as the gateway (tests only)' END,
          CASE WHEN s.verify_jwt AND s.jwt_issuer = '' THEN 'abdm_hip.jwt_issuer is not set: every call is refused (401)' END,
          CASE WHEN reg.url IS NULL AND pending.url IS NULL THEN 'no bridge URL registered (abdm_hip.register_bridge_url)' END,
-         CASE WHEN pending.status = 'failed' THEN 'the last bridge URL registration failed: ' || coalesce(pending.last_error, '') END
+         CASE WHEN pending.status = 'failed' THEN 'the last bridge URL registration failed: ' || coalesce(pending.last_error, '') END,
+         CASE WHEN k.other_id IS NOT NULL AND k.id IS NULL
+              THEN 'stored secrets cannot be opened: ' || k.problem END,
+         CASE WHEN k.other_id IS NOT NULL AND k.id IS NOT NULL
+              THEN format('secrets sealed under key %s cannot be opened with this server''s key %s: copy the key file they were sealed under (README "Secrets at rest")',
+                          k.other_id, k.id) END
        ], NULL) AS warnings
-FROM s, w, refused LEFT JOIN reg ON true LEFT JOIN pending ON true;
+FROM s, w, refused, k LEFT JOIN reg ON true LEFT JOIN pending ON true;
 COMMENT ON VIEW abdm_hip.bridge_status IS
   'The built-in listener: settings, workers running, the bridge URL the gateway has, 401s in the last hour, warnings.';
 GRANT SELECT ON abdm_hip.bridge_status TO abdm_hip_app, abdm_hip_admin;

@@ -19,6 +19,7 @@ extern "C" {
 #include <optional>
 
 #include "core/crypto/secret_key_file.hpp"
+#include "pg/datum.hpp"
 #include "pg/guard.hpp"
 #include "pg/gucs.hpp"
 #include "pg/worker.hpp"
@@ -74,6 +75,22 @@ PGDLLEXPORT Datum abdm_secret_key_id(PG_FUNCTION_ARGS) {
   return abdm_pg::guarded([&]() -> Datum {
     const bool standby = abdm_pg::pg_call([] { return RecoveryInProgress(); });
     return abdm_pg::text_datum(abdm_pg::server_key(!standby).id);
+  });
+}
+
+// abdm_hip_internal.secret_key_state() → jsonb {"id": text or null, "problem": text or null}: the
+// key file as this server would read it now, never making one (for abdm_hip.bridge_status, so a
+// standby without the primary's key says so before a promotion, not after).
+PG_FUNCTION_INFO_V1(abdm_secret_key_state);
+PGDLLEXPORT Datum abdm_secret_key_state(PG_FUNCTION_ARGS) {
+  return abdm_pg::guarded([&]() -> Datum {
+    nlohmann::json state = {{"id", nullptr}, {"problem", nullptr}};
+    try {
+      state["id"] = abdm::crypto::read_secret_key_file(abdm_pg::key_path()).id;
+    } catch (const abdm::Error& e) {
+      state["problem"] = e.what();
+    }
+    return abdm_pg::jsonb_datum(state);
   });
 }
 }

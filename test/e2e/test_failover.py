@@ -11,6 +11,7 @@ replication, synchronous commit; both on loopback), the simulator as the gateway
 
 This module makes its own two clusters (the run-all cluster is not used) and removes them.
 """
+import base64
 import http.client
 import json
 import os
@@ -192,6 +193,10 @@ class FailOver(unittest.TestCase):
         self.assertEqual((status, headers.get("Retry-After"), body["error"]["code"]), (503, "5", "ABDM-9999"), body)
         self.assertIn("recovery", body["error"]["message"])
         self.assertEqual(linked(sdb, "FA"), self.BATCH, "the standby has every confirmed link")
+        # The client secret is stored sealed; pg_basebackup copied the key file, so the standby
+        # holds the same key and bridge_status has nothing to say about it (README "Secrets at rest").
+        self.assertEqual(q1(sdb, "SELECT abdm_hip.secret_key_id() AS k")["k"], q1(db, "SELECT abdm_hip.secret_key_id() AS k")["k"])
+        self.assertEqual(key_warnings(sdb), [])
 
         # 2. A second batch while the gateway answers 503: the calls stay queued, retried.
         c.add_fault("/v3/token/generate-token", status=503, times=100000)
@@ -231,7 +236,32 @@ class FailOver(unittest.TestCase):
                          "each confirmed call accepted exactly once")
         print(f"fail-over: {len(sent)} calls, {refused_before} refused before the crash, "
               f"0 lost, 0 accepted twice", file=sys.stderr)
+
+        # 5. A node without the key its secrets were sealed under says so in bridge_status: the
+        #    file missing, then another key in its place.
+        key = os.path.join(S.data, "abdm_hip_secret.key")
+        os.rename(key, key + ".saved")
+        try:
+            self.assertEqual([w.split(":")[0] for w in key_warnings(sdb)], ["stored secrets cannot be opened"])
+            self.assertIn("missing", key_warnings(sdb)[0])
+            fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, base64.b64encode(os.urandom(32)) + b"\n")
+            os.close(fd)
+            st = os.stat(S.data)
+            os.chown(key, st.st_uid, st.st_gid)
+            w = key_warnings(sdb)
+            self.assertEqual(len(w), 1, w)
+            self.assertRegex(w[0], r"^secrets sealed under key [0-9a-f]{16} cannot be opened with this server's key [0-9a-f]{16}")
+        finally:
+            if os.path.exists(key):
+                os.unlink(key)
+            os.rename(key + ".saved", key)
+        self.assertEqual(key_warnings(sdb), [])
         sdb.close()
+
+
+def key_warnings(conn):
+    return [w for w in q1(conn, "SELECT warnings FROM abdm_hip.bridge_status")["warnings"] if "secret" in w]
 
 
 if __name__ == "__main__":
