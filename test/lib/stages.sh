@@ -130,3 +130,20 @@ abdm_stage_report() {
   echo "abdm_hip: $ABDM_PASSED passed, $ABDM_FAILED failed, $ABDM_SKIPPED skipped"
   [[ $ABDM_FAILED -eq 0 ]]
 }
+
+# abdm_stop_descendants PID: stops every process PID started, and theirs, deepest first, found
+# from /proc (no procps needed on a minimal Debian). For the test command's exit: interrupted, it
+# must not leave the sanitizer lane compiling and fuzzing, nor the stage that was running.
+abdm_stop_descendants() {
+  local parent=$1 stat fields child
+  for stat in /proc/[0-9]*/stat; do
+    { fields=$(<"$stat"); } 2>/dev/null || continue
+    fields=${fields##*) }  # after the command name, which may hold spaces
+    set -- $fields
+    [[ $2 == "$parent" ]] || continue
+    child=${stat//[^0-9]/}
+    abdm_stop_descendants "$child"
+    kill "$child" 2>/dev/null
+  done
+  return 0
+}
