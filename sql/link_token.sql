@@ -43,5 +43,41 @@ WHERE care_context_ref LIKE 'LT-%' ORDER BY 1;
 SELECT abha_address, blocked_now, refusals, waiting_links FROM abdm_hip.link_blocks ORDER BY 1;
 
 DELETE FROM abdm_hip.outbox; DELETE FROM abdm_hip.inbox; DELETE FROM abdm_hip.care_context_link;
+DELETE FROM abdm_hip.link_token;
+
+-- A token sealed under another server's key (a restore elsewhere, a lost key file): the sender
+-- cannot open it and fails the call, saying so. Its links wait again and a new token is asked
+-- for; when it comes, they go with it. LT-2 has no year of birth, so no token can be asked for
+-- it: its link fails, saying why, and recording the outcomes does not.
+UPDATE abdm_hip.patient SET year_of_birth = 1980 WHERE patient_ref = 'LT-1';
+INSERT INTO abdm_hip.link_token (hip_id, abha_address, status, token, expires_at)
+SELECT 'IN2710000001', a, 'valid', 'abdm-sealed:1:link_token:0123456789abcdef:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+       now() + interval '90 days'
+FROM unnest(ARRAY['token.one@sbx', 'token.two@sbx']) a;
+INSERT INTO abdm_hip.care_context_link (hip_id, care_context_ref, abha_address, method) VALUES
+  ('IN2710000001', 'LT-1-OPD', 'token.one@sbx', 'hip_initiated'),
+  ('IN2710000001', 'LT-2-OPD', 'token.two@sbx', 'hip_initiated');
+SELECT abdm_hip_internal.send_pending_links('IN2710000001', a) AS calls
+FROM unnest(ARRAY['token.one@sbx', 'token.two@sbx']) a;
+SELECT abdm_hip_internal.outbox_record_batch(jsonb_agg(jsonb_build_object('id', id, 'hip_id', hip_id,
+         'outcome', 'failed', 'error', 'sealed value: X-LINK-TOKEN: sealed under key 0123456789abcdef, but this '
+                                       'server''s key (abdm_hip.secret_key_file) is 5436b6e51b15097c: copy that key file here, or set the secret again',
+         'delay_ms', 0)))
+FROM abdm_hip.outbox WHERE kind = 'link_carecontext';
+SELECT abha_address, status, token IS NULL AS token_forgotten, request_id IS NOT NULL AS asked_again
+FROM abdm_hip.link_token ORDER BY 1;
+SELECT care_context_ref, status, request_id IS NULL AS waits_for_a_token, last_error LIKE '%no new link token could be asked for: %' AS says_why
+FROM abdm_hip.care_context_link ORDER BY 1;
+SELECT kind, status, body ->> 'abhaAddress' AS abha_address FROM abdm_hip.outbox ORDER BY id;
+SELECT (abdm_hip.receive('/api/v3/hip/token/on-generate-token',
+  jsonb_build_object('REQUEST-ID', 'a2000000-0000-4000-8000-000000000003', 'X-HIP-ID', 'IN2710000001',
+                     'TIMESTAMP', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+  jsonb_build_object('abhaAddress', 'token.one@sbx', 'linkToken', 'eyJhbGciOiJSUzI1NiJ9.bmV3.c2ln',
+                     'response', jsonb_build_object('requestId',
+                       (SELECT request_id FROM abdm_hip.link_token WHERE abha_address = 'token.one@sbx'))))).status;
+SELECT kind, status, body ->> 'abhaAddress' AS abha_address,
+       headers ->> 'X-LINK-TOKEN' LIKE 'abdm-sealed:1:link_token:%' AS sealed_token FROM abdm_hip.outbox ORDER BY id;
+
+DELETE FROM abdm_hip.outbox; DELETE FROM abdm_hip.inbox; DELETE FROM abdm_hip.care_context_link;
 DELETE FROM abdm_hip.link_token; DELETE FROM abdm_hip.care_context WHERE patient_ref LIKE 'LT-%';
 DELETE FROM abdm_hip.patient WHERE patient_ref LIKE 'LT-%';

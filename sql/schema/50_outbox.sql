@@ -155,6 +155,24 @@ BEGIN
   IF o.kind = 'generate_token' THEN
     PERFORM abdm_hip_internal.refuse_link_token(t.hip_id, t.abha_address, code, o.last_error)
     FROM abdm_hip.link_token t WHERE t.hip_id = o.hip_id AND t.request_id = o.request_id;
+  ELSIF o.kind = 'link_carecontext' AND o.last_error LIKE 'sealed value: X-LINK-TOKEN:%' THEN
+    -- The sender could not open the token (sealed under another server's key: a restore
+    -- elsewhere, a lost key file; src/pg/worker_sender.cpp words the failure so). It is of no use
+    -- here: the call's links wait again, and a new token is asked for, sealed under this key.
+    -- If none can be asked for (the patient's details no longer make a request), the links fail
+    -- as any other, saying both; recording the sender's outcomes must not fail for it.
+    BEGIN
+      UPDATE abdm_hip.link_token t SET status = 'failed', token = NULL, last_error = o.last_error
+       WHERE t.hip_id = o.hip_id AND lower(t.abha_address) = lower(o.body ->> 'abhaAddress');
+      UPDATE abdm_hip.care_context_link l SET request_id = NULL
+       WHERE l.hip_id = o.hip_id AND l.request_id = o.request_id AND l.status = 'requested';
+      -- One patient per call (send_pending_links).
+      PERFORM abdm_hip_internal.request_link_token(o.hip_id, o.body #>> '{patient,0,referenceNumber}');
+    EXCEPTION WHEN OTHERS THEN
+      UPDATE abdm_hip.care_context_link l
+         SET status = 'failed', last_error = o.last_error || '; no new link token could be asked for: ' || SQLERRM
+       WHERE l.hip_id = o.hip_id AND l.request_id = o.request_id AND l.status = 'requested';
+    END;
   ELSIF o.kind = 'link_carecontext' THEN
     UPDATE abdm_hip.care_context_link l
        SET status = CASE WHEN code = 'ABDM-1056' THEN 'linked' ELSE 'failed' END,

@@ -220,7 +220,9 @@ class Sender final : public WorkerTurn {
       d.cm_id = abdm_cm_id;
       // X-HIP-ID and X-LINK-TOKEN are header inputs; any other header the row carries goes as is.
       // The link token and an SMS hook's OTP are stored sealed and opened only here; a value
-      // that cannot be opened (another server's key) fails its call, saying why.
+      // that cannot be opened (another server's key) fails its call, saying why. The wording
+      // "sealed value: X-LINK-TOKEN: ..." is what abdm_hip_internal.outbox_failed recognises to
+      // ask for a new token (sql/schema/50_outbox.sql).
       try {
         const json headers = r[6] ? json::parse(*r[6]) : json::object();
         for (auto it = headers.begin(); it != headers.end(); ++it) {
